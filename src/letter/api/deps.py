@@ -1,0 +1,93 @@
+"""Request dependencies: the session, the caller, their role, the project."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from letter.auth import service as auth_service
+from letter.auth.roles import Role, require
+from letter.auth.service import Principal
+from letter.errors import Unauthorized
+from letter.projects import service as project_service
+from letter.projects.models import Project
+from letter.runtime import Runtime
+
+__all__ = [
+    "AdminDep",
+    "AdminProjectDep",
+    "OwnerDep",
+    "PrincipalDep",
+    "ProjectDep",
+    "RuntimeDep",
+    "SessionDep",
+    "get_session",
+]
+
+bearer = HTTPBearer(auto_error=False, description="A personal access token: lt_pat_<48 hex>")
+
+
+def get_session(request: Request) -> Session:
+    session: Session = request.state.session
+    return session
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_principal(
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("Send a personal access token as 'Authorization: Bearer lt_pat_…'.")
+    principal = auth_service.authenticate(session, credentials.credentials)
+    request.state.rate_limit = runtime.limiter.hit("pat", str(principal.token_id))
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def role_at_least(needed: Role) -> Callable[[Principal], Principal]:
+    def check(principal: PrincipalDep) -> Principal:
+        require(principal.role, needed)
+        return principal
+
+    return check
+
+
+AdminDep = Annotated[Principal, Depends(role_at_least(Role.ADMIN))]
+OwnerDep = Annotated[Principal, Depends(role_at_least(Role.OWNER))]
+
+
+def get_project(
+    session: SessionDep,
+    principal: PrincipalDep,
+    slug: Annotated[str, Path(max_length=64)],
+) -> Project:
+    return project_service.get_project(session, principal.workspace_id, slug)
+
+
+def get_admin_project(
+    session: SessionDep,
+    principal: AdminDep,
+    slug: Annotated[str, Path(max_length=64)],
+) -> Project:
+    return project_service.get_project(session, principal.workspace_id, slug)
+
+
+ProjectDep = Annotated[Project, Depends(get_project)]
+AdminProjectDep = Annotated[Project, Depends(get_admin_project)]

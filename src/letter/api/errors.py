@@ -1,0 +1,82 @@
+"""Maps every failure to the one error shape: ``{"error": {"code", "message"}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from letter.errors import Invalid, LetterError, NotFound
+
+__all__ = ["JSONBytes", "error_response", "install_error_handlers", "validation_message"]
+
+log = logging.getLogger("letter.api")
+
+
+class JSONBytes(Response):
+    """A JSON response encoded with orjson (errors and hand-built hot paths)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def error_response(error: LetterError) -> JSONBytes:
+    headers = {}
+    if "retryAfter" in error.extra:
+        headers["Retry-After"] = str(error.extra["retryAfter"])
+    return JSONBytes(error.body(), status_code=error.status, headers=headers)
+
+
+def _location(loc: tuple[object, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out or "body"
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    messages = []
+    for err in exc.errors()[:5]:
+        where = _location(tuple(err.get("loc", ())))
+        kind = err.get("type", "")
+        if kind == "json_invalid":
+            messages.append("Malformed JSON body.")
+        elif kind == "extra_forbidden":
+            messages.append(f"{where}: unknown field")
+        elif kind == "missing":
+            messages.append(f"{where}: field required")
+        else:
+            messages.append(f"{where}: {err.get('msg', 'invalid value')}")
+    return "; ".join(messages) or "Invalid request."
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LetterError)
+    async def letter_error(_request: Request, exc: LetterError) -> JSONBytes:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONBytes:
+        return error_response(Invalid(validation_message(exc)))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONBytes:
+        if exc.status_code in (404, 405):
+            return error_response(NotFound(f"No route {request.method} {request.url.path}."))
+        error = LetterError(str(exc.detail))
+        error.status = exc.status_code
+        error.code = "bad_request" if exc.status_code < 500 else "internal_error"
+        return error_response(error)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONBytes:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(LetterError("An unexpected error occurred; it has been logged."))

@@ -1,0 +1,92 @@
+"""``/v1/members`` and ``/v1/invitations`` (admin+), and accepting an invitation."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from letter.api.deps import AdminDep, RuntimeDep, SessionDep
+from letter.api.pagination import PageDep
+from letter.api.schemas import Page
+from letter.auth import invitations as service
+from letter.auth.schemas import (
+    AcceptedOut,
+    AcceptInvitation,
+    InvitationBrief,
+    InvitationOut,
+    InviteIn,
+    MemberInvitationOut,
+    MemberOut,
+    UserOut,
+    WorkspaceOut,
+)
+
+router = APIRouter(prefix="/v1", tags=["members"])
+
+
+@router.get("/members", response_model=Page[MemberOut])
+def list_members(session: SessionDep, principal: AdminDep, page: PageDep) -> Page[MemberOut]:
+    result = service.list_members(session, principal.workspace_id, page)
+    return Page(
+        data=[
+            MemberOut(user_id=u.id, email=u.email, name=u.name, role=m.role, joined_at=m.created_at)
+            for m, u in result.items
+        ],
+        next_cursor=result.next_cursor,
+    )
+
+
+@router.post("/members", status_code=201, response_model=MemberInvitationOut)
+def invite_member(
+    body: InviteIn, session: SessionDep, principal: AdminDep, runtime: RuntimeDep
+) -> MemberInvitationOut:
+    created = service.create_invitation(session, principal, body.email, body.role, runtime.mailer)
+    inv = created.invitation
+    return MemberInvitationOut(
+        invitation_id=inv.id, email=inv.email, role=inv.role, status=inv.status
+    )
+
+
+@router.delete("/members/{user_id}", status_code=204)
+def remove_member(user_id: uuid.UUID, session: SessionDep, principal: AdminDep) -> Response:
+    service.remove_member(session, principal, user_id)
+    return Response(status_code=204)
+
+
+@router.get("/invitations", response_model=Page[InvitationOut])
+def list_invitations(
+    session: SessionDep, principal: AdminDep, page: PageDep
+) -> Page[InvitationOut]:
+    result = service.list_invitations(session, principal.workspace_id, page)
+    return Page(
+        data=[InvitationOut.model_validate(i) for i in result.items], next_cursor=result.next_cursor
+    )
+
+
+@router.post("/invitations", status_code=201, response_model=InvitationBrief)
+def create_invitation(
+    body: InviteIn, session: SessionDep, principal: AdminDep, runtime: RuntimeDep
+) -> InvitationBrief:
+    created = service.create_invitation(session, principal, body.email, body.role, runtime.mailer)
+    return InvitationBrief.model_validate(created.invitation)
+
+
+@router.delete("/invitations/{invitation_id}", status_code=204)
+def revoke_invitation(
+    invitation_id: uuid.UUID, session: SessionDep, principal: AdminDep
+) -> Response:
+    service.revoke_invitation(session, principal.workspace_id, invitation_id)
+    return Response(status_code=204)
+
+
+@router.post("/invitations/accept", status_code=201, response_model=AcceptedOut)
+def accept_invitation(body: AcceptInvitation, session: SessionDep) -> AcceptedOut:
+    """No authentication: the emailed token is the credential, and works once."""
+    accepted = service.accept_invitation(session, body.token, body.name, body.password)
+    return AcceptedOut(
+        user=UserOut.model_validate(accepted.user),
+        workspace=WorkspaceOut.model_validate(accepted.workspace),
+        role=accepted.role,
+        token=accepted.token.raw,
+    )

@@ -1,0 +1,76 @@
+"""``/v1/projects`` and their ingestion keys."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from letter.api.deps import AdminDep, AdminProjectDep, PrincipalDep, ProjectDep, SessionDep
+from letter.api.pagination import PageDep
+from letter.api.schemas import Page
+from letter.projects import service
+from letter.projects.schemas import (
+    KeyCreate,
+    KeyCreated,
+    KeyOut,
+    ProjectCreate,
+    ProjectOut,
+    ProjectUpdate,
+)
+
+router = APIRouter(prefix="/v1/projects", tags=["projects"])
+
+
+@router.get("", response_model=Page[ProjectOut])
+def list_projects(session: SessionDep, principal: PrincipalDep, page: PageDep) -> Page[ProjectOut]:
+    result = service.list_projects(session, principal.workspace_id, page)
+    return Page(
+        data=[ProjectOut.model_validate(p) for p in result.items], next_cursor=result.next_cursor
+    )
+
+
+@router.post("", status_code=201, response_model=ProjectOut)
+def create_project(body: ProjectCreate, session: SessionDep, principal: AdminDep) -> ProjectOut:
+    project = service.create_project(session, principal.workspace_id, body.name, body.timezone)
+    return ProjectOut.model_validate(project)
+
+
+@router.get("/{slug}", response_model=ProjectOut)
+def get_project(project: ProjectDep) -> ProjectOut:
+    return ProjectOut.model_validate(project)
+
+
+@router.patch("/{slug}", response_model=ProjectOut)
+def update_project(body: ProjectUpdate, project: ProjectDep, session: SessionDep) -> ProjectOut:
+    updated = service.update_project(session, project, body.name, body.timezone)
+    return ProjectOut.model_validate(updated)
+
+
+@router.delete("/{slug}", status_code=204)
+def delete_project(project: AdminProjectDep, session: SessionDep) -> Response:
+    service.delete_project(session, project)
+    return Response(status_code=204)
+
+
+@router.get("/{slug}/keys", response_model=Page[KeyOut])
+def list_keys(project: ProjectDep, session: SessionDep, page: PageDep) -> Page[KeyOut]:
+    result = service.list_keys(session, project.id, page)
+    return Page(
+        data=[KeyOut.model_validate(k) for k in result.items], next_cursor=result.next_cursor
+    )
+
+
+@router.post("/{slug}/keys", status_code=201, response_model=KeyCreated)
+def create_key(
+    project: AdminProjectDep, session: SessionDep, body: KeyCreate | None = None
+) -> KeyCreated:
+    minted = service.create_key(session, project.id, body.name if body else None)
+    k = minted.key
+    return KeyCreated(id=k.id, name=k.name, prefix=k.prefix, key=minted.raw)
+
+
+@router.delete("/{slug}/keys/{key_id}", status_code=204)
+def revoke_key(key_id: uuid.UUID, project: AdminProjectDep, session: SessionDep) -> Response:
+    service.revoke_key(session, project.id, key_id)
+    return Response(status_code=204)

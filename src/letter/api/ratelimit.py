@@ -1,0 +1,56 @@
+"""Per-credential fixed-window rate limits (memory by default, Redis at scale)."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+
+from letter.errors import RateLimited
+
+__all__ = ["RateLimiter", "RateStats"]
+
+
+@dataclass(frozen=True)
+class RateStats:
+    limit: int
+    remaining: int
+    reset: int  # Unix seconds when the window resets
+
+
+class RateLimiter:
+    """``hit("pat", token_id)`` counts one request, raising RateLimited past the limit.
+
+    >>> limiter = RateLimiter({"pat": "2/minute"})
+    >>> limiter.hit("pat", "t1").remaining
+    1
+    """
+
+    def __init__(self, limits_by_kind: dict[str, str], storage_url: str | None = None) -> None:
+        self.items: dict[str, RateLimitItem] = {k: parse(v) for k, v in limits_by_kind.items()}
+        self.storage: Storage = MemoryStorage()
+        if storage_url:
+            remote = storage_from_string(storage_url)
+            assert isinstance(remote, Storage)
+            self.storage = remote
+        self.limiter = FixedWindowRateLimiter(self.storage)
+
+    def hit(self, kind: str, identity: str) -> RateStats:
+        item = self.items[kind]
+        allowed = self.limiter.hit(item, kind, identity)
+        reset_time, remaining = self.limiter.get_window_stats(item, kind, identity)
+        stats = RateStats(
+            limit=item.amount, remaining=max(0, remaining), reset=math.ceil(reset_time)
+        )
+        if not allowed:
+            retry_after = max(1, math.ceil(reset_time - time.time()))
+            raise RateLimited(
+                f"Rate limit of {item.amount} requests per {item.GRANULARITY.name} exceeded; "
+                f"retry in {retry_after} s.",
+                retryAfter=retry_after,
+            )
+        return stats

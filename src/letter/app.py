@@ -1,0 +1,52 @@
+"""``create_app(settings) -> FastAPI``: the API, wired once.
+
+>>> app = create_app(Settings.from_env())   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI
+
+from letter import __version__
+from letter.api import health, identity, members, projects
+from letter.api.errors import install_error_handlers
+from letter.api.middleware import BodyLimitMiddleware, UnitOfWorkMiddleware
+from letter.runtime import Runtime
+from letter.settings import Settings
+
+__all__ = ["create_app"]
+
+INGEST_PATHS = frozenset({"/v1/identify", "/v1/track", "/v1/group", "/v1/batch"})
+UPLOAD_SUFFIXES = ("/imports", "/logo")
+
+
+def body_limit_for(settings: Settings) -> Callable[[str], int]:
+    def limit(path: str) -> int:
+        if path in INGEST_PATHS:
+            return settings.max_ingest_body_bytes
+        if path.endswith(UPLOAD_SUFFIXES):
+            return settings.max_upload_bytes
+        return settings.max_body_bytes
+
+    return limit
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    runtime = runtime or Runtime.build(settings or Settings.from_env())
+    app = FastAPI(
+        title="Letter",
+        version=__version__,
+        summary="Lifecycle email: ingestion and management APIs.",
+        openapi_url="/v1/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    for module in (health, identity, members, projects):
+        app.include_router(module.router)
+    app.add_middleware(UnitOfWorkMiddleware, new_session=runtime.db.new_session)
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for(runtime.settings))
+    return app

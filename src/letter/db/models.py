@@ -1,0 +1,28 @@
+"""Every table, imported in one place so the metadata is complete.
+
+Alembic and the schema tests read ``Base.metadata`` from here.
+"""
+
+from letter.auth.models import Invitation, Membership, PersonalAccessToken, User, Workspace
+from letter.contacts.models import Account, Contact, Event, MessageReceipt
+from letter.db.base import Base
+from letter.idempotency.models import IdempotencyRecord
+from letter.projects.models import Project, ProjectKey
+from letter.templates.models import Template
+
+__all__ = [
+    "Account",
+    "Base",
+    "Contact",
+    "Event",
+    "IdempotencyRecord",
+    "Invitation",
+    "Membership",
+    "MessageReceipt",
+    "PersonalAccessToken",
+    "Project",
+    "ProjectKey",
+    "Template",
+    "User",
+    "Workspace",
+]

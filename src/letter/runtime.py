@@ -1,0 +1,40 @@
+"""The long-lived objects one Letter process shares: settings, database,
+rate limiter and email transport. Built once by ``create_app`` or the worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from letter.api.ratelimit import RateLimiter
+from letter.db.engine import Database
+from letter.delivery.system import SystemMailer
+from letter.delivery.transport import Transport, transport_from_settings
+from letter.settings import Settings
+
+__all__ = ["Runtime"]
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    limiter: RateLimiter
+    transport: Transport
+    mailer: SystemMailer
+
+    @classmethod
+    def build(cls, settings: Settings, db: Database | None = None) -> Runtime:
+        settings = settings.with_secret_key()
+        transport = transport_from_settings(
+            settings.email_transport, settings.outbox_dir, settings.smtp_url
+        )
+        return cls(
+            settings=settings,
+            db=db or Database.from_url(settings.database_url),
+            limiter=RateLimiter(
+                {"pat": settings.rate_limit, "ingest": settings.ingest_rate_limit},
+                settings.redis_url,
+            ),
+            transport=transport,
+            mailer=SystemMailer(transport, settings.public_url, settings.sending_domain),
+        )

@@ -1,0 +1,76 @@
+"""All configuration, read once from ``LETTER_*`` environment variables.
+
+>>> settings = Settings.from_env({"LETTER_DATA_DIR": "/tmp/letter"})
+>>> settings.database_url
+'sqlite:////tmp/letter/letter.db'
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+__all__ = ["Settings"]
+
+SECRET_KEY_FILE = "secret_key"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    public_url: str = "http://127.0.0.1:8300"
+    email_transport: str = "file"
+    smtp_url: str | None = None
+    sending_domain: str = "letter.localhost"
+    redis_url: str | None = None
+    secret_key: str | None = None
+    dns_resolver: str | None = None
+    rate_limit: str = "1200/minute"
+    ingest_rate_limit: str = "10000/minute"
+    max_body_bytes: int = 1_000_000
+    max_ingest_body_bytes: int = 500_000
+    max_upload_bytes: int = 100_000_000
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("LETTER_DATA_DIR", "./.letter")).absolute()
+        return cls(
+            data_dir=data_dir,
+            database_url=env.get("LETTER_DATABASE_URL") or f"sqlite:///{data_dir / 'letter.db'}",
+            public_url=env.get("LETTER_PUBLIC_URL", "http://127.0.0.1:8300").rstrip("/"),
+            email_transport=env.get("LETTER_EMAIL_TRANSPORT", "file"),
+            smtp_url=env.get("LETTER_SMTP_URL") or None,
+            sending_domain=env.get("LETTER_SENDING_DOMAIN", "letter.localhost"),
+            redis_url=env.get("LETTER_REDIS_URL") or None,
+            secret_key=env.get("LETTER_SECRET_KEY") or None,
+            dns_resolver=env.get("LETTER_DNS_RESOLVER") or None,
+            rate_limit=env.get("LETTER_RATE_LIMIT", "1200/minute"),
+            ingest_rate_limit=env.get("LETTER_INGEST_RATE_LIMIT", "10000/minute"),
+        )
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    def with_secret_key(self) -> Settings:
+        """Return settings whose secret key is set, generating and keeping one
+        in the data dir on first use so links stay valid across restarts."""
+        if self.secret_key:
+            return self
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / SECRET_KEY_FILE
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        return replace(self, secret_key=path.read_text().strip())
