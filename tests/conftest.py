@@ -74,6 +74,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend_url", BACKENDS, indirect=True, scope="session")
 
 
+@pytest.fixture(params=BACKENDS)
+def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to a new, empty database of each backend (for migrations, the CLI
+    and servers started in a subprocess)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    assert PG_URL
+    url, drop = create_pg_database(PG_URL)
+    try:
+        yield url
+    finally:
+        drop()
+
+
 @pytest.fixture(scope="session")
 def engine(backend_url: str) -> Iterator[Engine]:
     engine = make_engine(backend_url)

@@ -51,10 +51,6 @@ async def _send_error(
         await send(message)
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodyLimitMiddleware:
     """Caps request bodies; ``limit_for(path)`` gives the cap in bytes."""
 
@@ -72,28 +68,15 @@ class BodyLimitMiddleware:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _send_error(send, error, {"connection": "close"})
             return
-        seen = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
+        if declared is None and scope["method"] not in ("GET", "HEAD", "DELETE"):
+            # A body without Content-Length is read here, so the limit holds
+            # before any handler sees a byte of it.
+            body = await _read_body(receive, limit)
+            if body is None:
                 await _send_error(send, error, {"connection": "close"})
+                return
+            receive = _replay_receive(body)
+        await self.app(scope, receive, send)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -103,11 +86,17 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive, limit: int | None = None) -> bytes | None:
+    """The whole request body, or None once it grows past ``limit``."""
     chunks = []
+    size = 0
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if limit is not None and size > limit:
+            return None
+        chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
 
@@ -153,7 +142,7 @@ class UnitOfWorkMiddleware:
             return
         credential = _header(scope, b"authorization") or ""
         token_scope = hashlib.sha256(credential.encode()).hexdigest()
-        body = await _read_body(receive)
+        body = await _read_body(receive) or b""
         fingerprint = idempotency.request_fingerprint(
             scope["method"], scope["path"], scope.get("query_string", b"").decode(), body
         )

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -167,6 +168,12 @@ def bootstrap(
 
     Run again for an existing user and workspace name: mints a new token.
     """
+    try:
+        email = validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise Invalid(f"email: {exc}") from exc
+    if not workspace_name.strip():
+        raise Invalid("workspace: must not be empty")
     user = get_or_create_user(session, email, name, password)
     workspace = session.scalars(
         select(Workspace)

@@ -1,0 +1,147 @@
+"""Conventions every router shares: errors, pagination, idempotency, rate limits, limits."""
+
+from __future__ import annotations
+
+import time
+
+from tests.conftest import assert_error
+
+
+def test_unknown_routes_and_methods_use_the_error_shape(client, owner):
+    assert_error(client.get("/v1/nope", headers=owner.headers), 404, "not_found")
+    assert_error(client.put("/v1/me", headers=owner.headers), 404, "not_found")
+    assert_error(client.get("/v1/projects/missing", headers=owner.headers), 404, "not_found")
+
+
+def test_malformed_json_and_wrong_types_are_400(client, owner):
+    headers = {**owner.headers, "Content-Type": "application/json"}
+    error = assert_error(client.post("/v1/projects", content=b"{not json", headers=headers),
+                         400, "bad_request")
+    assert "JSON" in error["error"]["message"]
+    error = assert_error(client.post("/v1/projects", json={"name": 5}, headers=owner.headers),
+                         400, "bad_request")
+    assert "name" in error["error"]["message"]
+    error = assert_error(client.post("/v1/projects", json={"name": "x", "colour": "red"},
+                                     headers=owner.headers), 400, "bad_request")
+    assert "colour: unknown field" in error["error"]["message"]
+    assert_error(client.post("/v1/projects", json=[1, 2], headers=owner.headers),
+                 400, "bad_request")
+    assert client.get("/v1/projects", headers=owner.headers).json()["data"] == []
+
+
+def test_cursor_pagination_walks_every_row_once(client, owner):
+    names = [f"P{i}" for i in range(7)]
+    for name in names:
+        client.post("/v1/projects", json={"name": name}, headers=owner.headers)
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 3} | ({"cursor": cursor} if cursor else {})
+        page = client.get("/v1/projects", params=params, headers=owner.headers).json()
+        assert len(page["data"]) <= 3
+        seen += [p["name"] for p in page["data"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == names
+    default = client.get("/v1/projects", headers=owner.headers).json()
+    assert len(default["data"]) == 7 and default["next_cursor"] is None
+
+
+def test_bad_pagination_parameters_are_400(client, owner):
+    for params in ({"limit": 0}, {"limit": 101}, {"limit": "x"}, {"cursor": "%%%"},
+                   {"cursor": "bm90IGpzb24"}):
+        assert_error(client.get("/v1/projects", params=params, headers=owner.headers),
+                     400, "bad_request")
+
+
+def test_idempotency_key_replays_first_response(client, owner):
+    headers = {**owner.headers, "Idempotency-Key": "create-acme-1"}
+    first = client.post("/v1/projects", json={"name": "Acme"}, headers=headers)
+    second = client.post("/v1/projects", json={"name": "Acme"}, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert second.json() == first.json()
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    projects = client.get("/v1/projects", headers=owner.headers).json()["data"]
+    assert [p["slug"] for p in projects] == ["acme"]
+
+
+def test_idempotency_key_with_another_body_is_409(client, owner):
+    headers = {**owner.headers, "Idempotency-Key": "k-2"}
+    assert client.post("/v1/projects", json={"name": "One"}, headers=headers).status_code == 201
+    assert_error(client.post("/v1/projects", json={"name": "Two"}, headers=headers),
+                 409, "conflict")
+    assert [p["name"] for p in client.get("/v1/projects", headers=owner.headers).json()["data"]
+            ] == ["One"]
+
+
+def test_idempotency_keys_are_per_token_and_failures_are_not_cached(client, owner,
+                                                                    make_account):
+    colleague = make_account(role="admin", workspace=owner)
+    key = {"Idempotency-Key": "shared"}
+    bad = client.post("/v1/projects", json={"name": ""}, headers={**owner.headers, **key})
+    assert_error(bad, 400, "bad_request")
+    ok = client.post("/v1/projects", json={"name": "A"}, headers={**owner.headers, **key})
+    assert ok.status_code == 201 and "Idempotent-Replayed" not in ok.headers
+    theirs = client.post("/v1/projects", json={"name": "A"},
+                         headers={**colleague.headers, **key})
+    assert theirs.status_code == 201 and "Idempotent-Replayed" not in theirs.headers
+    assert theirs.json()["slug"] == "a-2"
+
+
+def test_rate_limit_answers_429_with_headers(make_client, owner):
+    client = make_client(rate_limit="3/minute")
+    responses = [client.get("/v1/me", headers=owner.headers) for _ in range(4)]
+    assert [r.status_code for r in responses] == [200, 200, 200, 429]
+    assert [r.headers["X-RateLimit-Remaining"] for r in responses[:3]] == ["2", "1", "0"]
+    for r in responses[:3]:
+        assert r.headers["X-RateLimit-Limit"] == "3"
+        assert int(r.headers["X-RateLimit-Reset"]) >= int(time.time())
+    error = assert_error(responses[3], 429, "rate_limited")
+    assert 1 <= error["error"]["retryAfter"] <= 60
+    assert responses[3].headers["Retry-After"] == str(error["error"]["retryAfter"])
+
+
+def test_rate_limits_are_per_token(make_client, owner, make_account):
+    client = make_client(rate_limit="1/minute")
+    other = make_account(role="member", workspace=owner)
+    assert client.get("/v1/me", headers=owner.headers).status_code == 200
+    assert client.get("/v1/me", headers=other.headers).status_code == 200
+    assert client.get("/v1/me", headers=owner.headers).status_code == 429
+
+
+def test_oversized_bodies_are_413_and_change_nothing(make_client, owner):
+    client = make_client(max_body_bytes=1000)
+    big = {"name": "x" * 2000}
+    assert_error(client.post("/v1/projects", json=big, headers=owner.headers),
+                 413, "payload_too_large")
+
+    def chunks():  # no Content-Length: the limit holds while streaming too
+        for _ in range(5):
+            yield b" " * 400
+
+    streamed = client.post("/v1/projects", content=chunks(),
+                           headers={**owner.headers, "Content-Type": "application/json"})
+    assert_error(streamed, 413, "payload_too_large")
+    assert client.get("/v1/projects", headers=owner.headers).json()["data"] == []
+
+
+def test_healthz(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_openapi_describes_every_endpoint_with_bearer_auth(client):
+    spec = client.get("/v1/openapi.json").json()
+    assert spec["openapi"].startswith("3.1")
+    schemes = spec["components"]["securitySchemes"]
+    assert any(s["type"] == "http" and s["scheme"] == "bearer" for s in schemes.values())
+    paths = spec["paths"]
+    for path in ("/v1/me", "/v1/tokens", "/v1/tokens/{token_id}", "/v1/members",
+                 "/v1/members/{user_id}", "/v1/invitations", "/v1/invitations/{invitation_id}",
+                 "/v1/invitations/accept", "/v1/projects", "/v1/projects/{slug}",
+                 "/v1/projects/{slug}/keys", "/v1/projects/{slug}/keys/{key_id}"):
+        assert path in paths, path
+    created = paths["/v1/projects"]["post"]
+    assert "requestBody" in created
+    assert "201" in created["responses"]
+    assert created["responses"]["201"]["content"]["application/json"]["schema"]

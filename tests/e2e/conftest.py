@@ -1,0 +1,83 @@
+"""A real ``letter serve`` on a free loopback port, for end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    env: dict[str, str]
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+
+    def letter(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run a ``letter`` command against this server's data and database."""
+        return subprocess.run([sys.executable, "-m", "letter.cli.main", *args], env=self.env,
+                              capture_output=True, text=True, timeout=60, check=False)
+
+    def bootstrap(self, email: str = "owner@example.com", workspace: str = "Acme") -> dict[str, str]:
+        done = self.letter("admin", "bootstrap", "--email", email, "--workspace", workspace,
+                           "--json")
+        assert done.returncode == 0, done.stderr
+        result: dict[str, str] = json.loads(done.stdout)
+        return result
+
+
+def start_server(data_dir: Path, database_url: str, extra_env: dict[str, str] | None = None,
+                 *args: str) -> LiveServer:
+    port = free_port()
+    env = {**os.environ, "LETTER_DATA_DIR": str(data_dir), "LETTER_DATABASE_URL": database_url,
+           "LETTER_PUBLIC_URL": f"http://127.0.0.1:{port}", **(extra_env or {})}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "letter.cli.main", "serve", "--port", str(port), *args],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"letter serve exited: {process.stderr.read().decode()}")  # type: ignore[union-attr]
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return LiveServer(base_url, env, data_dir, process)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("letter serve did not become healthy in 30 s")
+
+
+def stop_server(server: LiveServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, fresh_database_url: str) -> Iterator[LiveServer]:
+    server = start_server(tmp_path / "data", fresh_database_url)
+    try:
+        yield server
+    finally:
+        stop_server(server)
