@@ -34,8 +34,9 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
 def _pg_admin_engine(url: str) -> Engine:
-    return create_engine(make_url(url).set(drivername="postgresql+psycopg"),
-                         isolation_level="AUTOCOMMIT")
+    return create_engine(
+        make_url(url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
 
 
 def create_pg_database(base_url: str) -> tuple[str, Callable[[], None]]:
@@ -55,8 +56,9 @@ def create_pg_database(base_url: str) -> tuple[str, Callable[[], None]]:
 
 
 @pytest.fixture(scope="session")
-def backend_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                ) -> Iterator[str]:
+def backend_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A URL to an empty database of the current backend (schema not created)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'letter.db'}"
@@ -108,8 +110,9 @@ def connection(engine: Engine) -> Iterator[Connection]:
 
 @pytest.fixture
 def db(connection: Connection) -> Database:
-    sessions = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                            expire_on_commit=False)
+    sessions = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     return Database(connection.engine, sessions)
 
 
@@ -130,11 +133,13 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(data_dir: Path) -> Settings:
-    return Settings.from_env({
-        "LETTER_DATA_DIR": str(data_dir),
-        "LETTER_SECRET_KEY": "test-secret-key",
-        "LETTER_PUBLIC_URL": "http://letter.test",
-    })
+    return Settings.from_env(
+        {
+            "LETTER_DATA_DIR": str(data_dir),
+            "LETTER_SECRET_KEY": "test-secret-key",
+            "LETTER_PUBLIC_URL": "http://letter.test",
+        }
+    )
 
 
 @pytest.fixture
@@ -173,23 +178,26 @@ def make_account(db: Database) -> Callable[..., Account]:
     """``make_account()`` bootstraps an owner in a new workspace;
     ``make_account(role="member", workspace=owner)`` adds a user to one."""
 
-    def make(role: str = "owner", workspace: Account | None = None,
-             email: str | None = None) -> Account:
+    def make(
+        role: str = "owner", workspace: Account | None = None, email: str | None = None
+    ) -> Account:
         email = email or f"{uuid.uuid4().hex[:10]}@example.com"
         with db.session() as session:
             if workspace is None:
                 user, ws, minted = auth_service.bootstrap(
-                    session, email=email, workspace_name=f"ws-{email}")
-                membership = session.query(Membership).filter_by(
-                    user_id=user.id, workspace_id=ws.id).one()
+                    session, email=email, workspace_name=f"ws-{email}"
+                )
+                membership = (
+                    session.query(Membership).filter_by(user_id=user.id, workspace_id=ws.id).one()
+                )
                 membership.role = role
                 return Account(minted.raw, user.id, ws.id, email)
             user = auth_service.get_or_create_user(session, email)
-            session.add(Membership(workspace_id=workspace.workspace_id, user_id=user.id,
-                                   role=role))
+            session.add(Membership(workspace_id=workspace.workspace_id, user_id=user.id, role=role))
             session.flush()
-            minted = auth_service.mint_token(session, user_id=user.id,
-                                             workspace_id=workspace.workspace_id, name="test")
+            minted = auth_service.mint_token(
+                session, user_id=user.id, workspace_id=workspace.workspace_id, name="test"
+            )
             return Account(minted.raw, user.id, workspace.workspace_id, email)
 
     return make
@@ -202,8 +210,9 @@ def owner(make_account: Callable[..., Account]) -> Account:
 
 @pytest.fixture
 def project(client: TestClient, owner: Account) -> dict[str, Any]:
-    response = client.post("/v1/projects", json={"name": "Acme", "timezone": "Europe/Paris"},
-                           headers=owner.headers)
+    response = client.post(
+        "/v1/projects", json={"name": "Acme", "timezone": "Europe/Paris"}, headers=owner.headers
+    )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body

@@ -13,8 +13,10 @@ from letter import __version__
 from letter.api import health, identity, members, projects
 from letter.api.errors import install_error_handlers
 from letter.api.middleware import BodyLimitMiddleware, UnitOfWorkMiddleware
+from letter.api.schemas import ERROR_RESPONSES
 from letter.runtime import Runtime
 from letter.settings import Settings
+from letter.web import invitations as invitation_pages
 
 __all__ = ["create_app"]
 
@@ -45,8 +47,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    for module in (health, identity, members, projects):
-        app.include_router(module.router)
+    for module in (identity, members, projects):
+        app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.include_router(health.router)
+    app.include_router(invitation_pages.router)
     app.add_middleware(UnitOfWorkMiddleware, new_session=runtime.db.new_session)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for(runtime.settings))
     return app

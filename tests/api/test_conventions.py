@@ -15,17 +15,23 @@ def test_unknown_routes_and_methods_use_the_error_shape(client, owner):
 
 def test_malformed_json_and_wrong_types_are_400(client, owner):
     headers = {**owner.headers, "Content-Type": "application/json"}
-    error = assert_error(client.post("/v1/projects", content=b"{not json", headers=headers),
-                         400, "bad_request")
+    error = assert_error(
+        client.post("/v1/projects", content=b"{not json", headers=headers), 400, "bad_request"
+    )
     assert "JSON" in error["error"]["message"]
-    error = assert_error(client.post("/v1/projects", json={"name": 5}, headers=owner.headers),
-                         400, "bad_request")
+    error = assert_error(
+        client.post("/v1/projects", json={"name": 5}, headers=owner.headers), 400, "bad_request"
+    )
     assert "name" in error["error"]["message"]
-    error = assert_error(client.post("/v1/projects", json={"name": "x", "colour": "red"},
-                                     headers=owner.headers), 400, "bad_request")
+    error = assert_error(
+        client.post("/v1/projects", json={"name": "x", "colour": "red"}, headers=owner.headers),
+        400,
+        "bad_request",
+    )
     assert "colour: unknown field" in error["error"]["message"]
-    assert_error(client.post("/v1/projects", json=[1, 2], headers=owner.headers),
-                 400, "bad_request")
+    assert_error(
+        client.post("/v1/projects", json=[1, 2], headers=owner.headers), 400, "bad_request"
+    )
     assert client.get("/v1/projects", headers=owner.headers).json()["data"] == []
 
 
@@ -48,10 +54,16 @@ def test_cursor_pagination_walks_every_row_once(client, owner):
 
 
 def test_bad_pagination_parameters_are_400(client, owner):
-    for params in ({"limit": 0}, {"limit": 101}, {"limit": "x"}, {"cursor": "%%%"},
-                   {"cursor": "bm90IGpzb24"}):
-        assert_error(client.get("/v1/projects", params=params, headers=owner.headers),
-                     400, "bad_request")
+    for params in (
+        {"limit": 0},
+        {"limit": 101},
+        {"limit": "x"},
+        {"cursor": "%%%"},
+        {"cursor": "bm90IGpzb24"},
+    ):
+        assert_error(
+            client.get("/v1/projects", params=params, headers=owner.headers), 400, "bad_request"
+        )
 
 
 def test_idempotency_key_replays_first_response(client, owner):
@@ -69,22 +81,22 @@ def test_idempotency_key_replays_first_response(client, owner):
 def test_idempotency_key_with_another_body_is_409(client, owner):
     headers = {**owner.headers, "Idempotency-Key": "k-2"}
     assert client.post("/v1/projects", json={"name": "One"}, headers=headers).status_code == 201
-    assert_error(client.post("/v1/projects", json={"name": "Two"}, headers=headers),
-                 409, "conflict")
-    assert [p["name"] for p in client.get("/v1/projects", headers=owner.headers).json()["data"]
-            ] == ["One"]
+    assert_error(
+        client.post("/v1/projects", json={"name": "Two"}, headers=headers), 409, "conflict"
+    )
+    assert [
+        p["name"] for p in client.get("/v1/projects", headers=owner.headers).json()["data"]
+    ] == ["One"]
 
 
-def test_idempotency_keys_are_per_token_and_failures_are_not_cached(client, owner,
-                                                                    make_account):
+def test_idempotency_keys_are_per_token_and_failures_are_not_cached(client, owner, make_account):
     colleague = make_account(role="admin", workspace=owner)
     key = {"Idempotency-Key": "shared"}
     bad = client.post("/v1/projects", json={"name": ""}, headers={**owner.headers, **key})
     assert_error(bad, 400, "bad_request")
     ok = client.post("/v1/projects", json={"name": "A"}, headers={**owner.headers, **key})
     assert ok.status_code == 201 and "Idempotent-Replayed" not in ok.headers
-    theirs = client.post("/v1/projects", json={"name": "A"},
-                         headers={**colleague.headers, **key})
+    theirs = client.post("/v1/projects", json={"name": "A"}, headers={**colleague.headers, **key})
     assert theirs.status_code == 201 and "Idempotent-Replayed" not in theirs.headers
     assert theirs.json()["slug"] == "a-2"
 
@@ -113,15 +125,19 @@ def test_rate_limits_are_per_token(make_client, owner, make_account):
 def test_oversized_bodies_are_413_and_change_nothing(make_client, owner):
     client = make_client(max_body_bytes=1000)
     big = {"name": "x" * 2000}
-    assert_error(client.post("/v1/projects", json=big, headers=owner.headers),
-                 413, "payload_too_large")
+    assert_error(
+        client.post("/v1/projects", json=big, headers=owner.headers), 413, "payload_too_large"
+    )
 
     def chunks():  # no Content-Length: the limit holds while streaming too
         for _ in range(5):
             yield b" " * 400
 
-    streamed = client.post("/v1/projects", content=chunks(),
-                           headers={**owner.headers, "Content-Type": "application/json"})
+    streamed = client.post(
+        "/v1/projects",
+        content=chunks(),
+        headers={**owner.headers, "Content-Type": "application/json"},
+    )
     assert_error(streamed, 413, "payload_too_large")
     assert client.get("/v1/projects", headers=owner.headers).json()["data"] == []
 
@@ -136,12 +152,64 @@ def test_openapi_describes_every_endpoint_with_bearer_auth(client):
     schemes = spec["components"]["securitySchemes"]
     assert any(s["type"] == "http" and s["scheme"] == "bearer" for s in schemes.values())
     paths = spec["paths"]
-    for path in ("/v1/me", "/v1/tokens", "/v1/tokens/{token_id}", "/v1/members",
-                 "/v1/members/{user_id}", "/v1/invitations", "/v1/invitations/{invitation_id}",
-                 "/v1/invitations/accept", "/v1/projects", "/v1/projects/{slug}",
-                 "/v1/projects/{slug}/keys", "/v1/projects/{slug}/keys/{key_id}"):
+    for path in (
+        "/v1/me",
+        "/v1/tokens",
+        "/v1/tokens/{token_id}",
+        "/v1/members",
+        "/v1/members/{user_id}",
+        "/v1/invitations",
+        "/v1/invitations/{invitation_id}",
+        "/v1/invitations/accept",
+        "/v1/projects",
+        "/v1/projects/{slug}",
+        "/v1/projects/{slug}/keys",
+        "/v1/projects/{slug}/keys/{key_id}",
+    ):
         assert path in paths, path
     created = paths["/v1/projects"]["post"]
     assert "requestBody" in created
     assert "201" in created["responses"]
     assert created["responses"]["201"]["content"]["application/json"]["schema"]
+
+
+def test_the_429_itself_carries_rate_limit_headers(make_client, owner):
+    client = make_client(rate_limit="1/minute")
+    client.get("/v1/me", headers=owner.headers)
+    limited = client.get("/v1/me", headers=owner.headers)
+    assert limited.status_code == 429
+    assert limited.headers["X-RateLimit-Limit"] == "1"
+    assert limited.headers["X-RateLimit-Remaining"] == "0"
+
+
+def test_redis_storage_shares_limits_between_processes(make_client, owner):
+
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    redis.Redis.from_url(url).flushdb()
+    # Two apps stand for two API processes: the window is counted in Redis.
+    limit = "2/minute"
+    first = make_client(redis_url=url, rate_limit=limit)
+    second = make_client(redis_url=url, rate_limit=limit)
+    assert first.get("/v1/me", headers=owner.headers).status_code == 200
+    assert second.get("/v1/me", headers=owner.headers).status_code == 200
+    assert_error(first.get("/v1/me", headers=owner.headers), 429, "rate_limited")
+    redis.Redis.from_url(url).flushdb()
+
+
+def test_openapi_documents_the_error_shape(client):
+    spec = client.get("/v1/openapi.json").json()
+    responses = spec["paths"]["/v1/projects/{slug}"]["get"]["responses"]
+    assert {"401", "403", "404", "429"} <= set(responses)
+    ref = responses["404"]["content"]["application/json"]["schema"]["$ref"]
+    assert ref.endswith("/ErrorBody")
+
+
+def test_invitation_accept_page_escapes_the_token(client):
+    page = client.get("/invitations/accept", params={"token": '"><script>alert(1)</script>'})
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&quot;&gt;&lt;script&gt;" in page.text
+    assert "/v1/invitations/accept" in page.text

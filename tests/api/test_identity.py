@@ -22,13 +22,14 @@ def test_me_returns_user_workspace_and_role(client, owner):
 
 def test_missing_malformed_and_unknown_tokens_are_401(client):
     assert_error(client.get("/v1/me"), 401, "unauthorized")
-    assert_error(client.get("/v1/me", headers={"Authorization": "Bearer nope"}), 401,
-                 "unauthorized")
-    assert_error(client.get("/v1/me", headers={"Authorization": "Basic abc"}), 401,
-                 "unauthorized")
+    assert_error(
+        client.get("/v1/me", headers={"Authorization": "Bearer nope"}), 401, "unauthorized"
+    )
+    assert_error(client.get("/v1/me", headers={"Authorization": "Basic abc"}), 401, "unauthorized")
     unknown = "lt_pat_" + "a" * 48
-    assert_error(client.get("/v1/me", headers={"Authorization": f"Bearer {unknown}"}), 401,
-                 "unauthorized")
+    assert_error(
+        client.get("/v1/me", headers={"Authorization": f"Bearer {unknown}"}), 401, "unauthorized"
+    )
 
 
 def test_mint_list_and_revoke_token(client, owner):
@@ -45,16 +46,21 @@ def test_mint_list_and_revoke_token(client, owner):
     by_id = {t["id"]: t for t in listed}
     assert body["id"] in by_id
     assert "token" not in by_id[body["id"]]
-    assert set(by_id[body["id"]]) == {"id", "name", "prefix", "last_used_at", "expires_at",
-                                      "created_at"}
+    assert set(by_id[body["id"]]) == {
+        "id",
+        "name",
+        "prefix",
+        "last_used_at",
+        "expires_at",
+        "created_at",
+    }
     assert by_id[body["id"]]["last_used_at"] is not None
 
     assert client.delete(f"/v1/tokens/{body['id']}", headers=owner.headers).status_code == 204
     assert_error(client.get("/v1/me", headers=new_headers), 401, "unauthorized")
     ids = [t["id"] for t in client.get("/v1/tokens", headers=owner.headers).json()["data"]]
     assert body["id"] not in ids
-    assert_error(client.delete(f"/v1/tokens/{body['id']}", headers=owner.headers), 404,
-                 "not_found")
+    assert_error(client.delete(f"/v1/tokens/{body['id']}", headers=owner.headers), 404, "not_found")
 
 
 def test_token_secret_is_stored_hashed(client, owner, db: Database):
@@ -67,14 +73,17 @@ def test_token_secret_is_stored_hashed(client, owner, db: Database):
 
 def test_expired_token_is_401(client, owner, db: Database):
     soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    body = client.post("/v1/tokens", json={"name": "short", "expires_at": soon},
-                       headers=owner.headers).json()
+    body = client.post(
+        "/v1/tokens", json={"name": "short", "expires_at": soon}, headers=owner.headers
+    ).json()
     headers = {"Authorization": f"Bearer {body['token']}"}
     assert client.get("/v1/me", headers=headers).status_code == 200
     with db.session() as session:
-        session.execute(update(PersonalAccessToken)
-                        .where(PersonalAccessToken.prefix == body["prefix"])
-                        .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        session.execute(
+            update(PersonalAccessToken)
+            .where(PersonalAccessToken.prefix == body["prefix"])
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
     error = assert_error(client.get("/v1/me", headers=headers), 401, "unauthorized")
     assert "expired" in error["error"]["message"]
 
@@ -82,10 +91,16 @@ def test_expired_token_is_401(client, owner, db: Database):
 def test_token_in_the_past_or_bad_body_is_400_and_creates_nothing(client, owner):
     before = len(client.get("/v1/tokens", headers=owner.headers).json()["data"])
     past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
-    assert_error(client.post("/v1/tokens", json={"name": "x", "expires_at": past},
-                             headers=owner.headers), 400, "bad_request")
-    err = assert_error(client.post("/v1/tokens", json={"name": "x", "scopes": []},
-                                   headers=owner.headers), 400, "bad_request")
+    assert_error(
+        client.post("/v1/tokens", json={"name": "x", "expires_at": past}, headers=owner.headers),
+        400,
+        "bad_request",
+    )
+    err = assert_error(
+        client.post("/v1/tokens", json={"name": "x", "scopes": []}, headers=owner.headers),
+        400,
+        "bad_request",
+    )
     assert "scopes" in err["error"]["message"]
     assert_error(client.post("/v1/tokens", json={}, headers=owner.headers), 400, "bad_request")
     after = len(client.get("/v1/tokens", headers=owner.headers).json()["data"])

@@ -11,14 +11,25 @@ from letter.templates.models import Template
 from tests.conftest import assert_error
 
 PROJECT_FIELDS = {
-    "slug", "name", "timezone", "sending_mode", "sending_status", "assigned_subdomain",
-    "from_name", "from_email", "reply_to_email", "daily_send_cap", "created_at", "updated_at",
+    "slug",
+    "name",
+    "timezone",
+    "sending_mode",
+    "sending_status",
+    "assigned_subdomain",
+    "from_name",
+    "from_email",
+    "reply_to_email",
+    "daily_send_cap",
+    "created_at",
+    "updated_at",
 }
 
 
 def test_create_project_runs_onboarding(client, owner, db):
-    response = client.post("/v1/projects", json={"name": "Acme", "timezone": "Europe/Paris"},
-                           headers=owner.headers)
+    response = client.post(
+        "/v1/projects", json={"name": "Acme", "timezone": "Europe/Paris"}, headers=owner.headers
+    )
     assert response.status_code == 201
     body = response.json()
     assert set(body) == PROJECT_FIELDS
@@ -27,16 +38,24 @@ def test_create_project_runs_onboarding(client, owner, db):
     assert body["assigned_subdomain"] == "acme"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", body["created_at"])
     with db.session() as session:
-        templates = session.scalars(select(Template).join(Project).where(Project.slug == "acme")
-                                    ).all()
+        templates = session.scalars(
+            select(Template).join(Project).where(Project.slug == "acme")
+        ).all()
     assert [t.is_default for t in templates] == [True]
 
 
 def test_timezone_defaults_to_utc_and_must_be_iana(client, owner):
-    assert client.post("/v1/projects", json={"name": "A"}, headers=owner.headers
-                       ).json()["timezone"] == "UTC"
-    error = assert_error(client.post("/v1/projects", json={"name": "B", "timezone": "Mars/Base"},
-                                     headers=owner.headers), 400, "bad_request")
+    assert (
+        client.post("/v1/projects", json={"name": "A"}, headers=owner.headers).json()["timezone"]
+        == "UTC"
+    )
+    error = assert_error(
+        client.post(
+            "/v1/projects", json={"name": "B", "timezone": "Mars/Base"}, headers=owner.headers
+        ),
+        400,
+        "bad_request",
+    )
     assert "timezone" in error["error"]["message"]
     slugs = [p["slug"] for p in client.get("/v1/projects", headers=owner.headers).json()["data"]]
     assert slugs == ["a"]
@@ -49,14 +68,18 @@ def test_slugs_are_unique_per_workspace_and_subdomains_per_instance(client, owne
     other = make_account()
     theirs = client.post("/v1/projects", json={"name": "Acme Inc"}, headers=other.headers).json()
     assert theirs["slug"] == "acme-inc"
-    assert theirs["assigned_subdomain"] not in {first["assigned_subdomain"],
-                                                second["assigned_subdomain"]}
+    assert theirs["assigned_subdomain"] not in {
+        first["assigned_subdomain"],
+        second["assigned_subdomain"],
+    }
 
 
 def test_rename_changes_slug(client, owner, project):
-    response = client.patch(f"/v1/projects/{project['slug']}",
-                            json={"name": "Acme Europe", "timezone": "America/New_York"},
-                            headers=owner.headers)
+    response = client.patch(
+        f"/v1/projects/{project['slug']}",
+        json={"name": "Acme Europe", "timezone": "America/New_York"},
+        headers=owner.headers,
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["slug"] == "acme-europe" and body["timezone"] == "America/New_York"
@@ -67,8 +90,9 @@ def test_rename_changes_slug(client, owner, project):
 
 def test_bad_patch_changes_nothing(client, owner, project):
     for body in ({"timezone": "Nowhere/Else"}, {"name": ""}, {"slug": "x"}):
-        assert_error(client.patch("/v1/projects/acme", json=body, headers=owner.headers),
-                     400, "bad_request")
+        assert_error(
+            client.patch("/v1/projects/acme", json=body, headers=owner.headers), 400, "bad_request"
+        )
     after = client.get("/v1/projects/acme", headers=owner.headers).json()
     assert after == project
 
@@ -87,14 +111,18 @@ def test_project_roles(client, owner, project, make_account):
     member = make_account(role="member", workspace=owner)
     assert client.get("/v1/projects/acme", headers=member.headers).status_code == 200
     assert client.get("/v1/projects", headers=member.headers).status_code == 200
-    assert_error(client.post("/v1/projects", json={"name": "M"}, headers=member.headers),
-                 403, "forbidden")
+    assert_error(
+        client.post("/v1/projects", json={"name": "M"}, headers=member.headers), 403, "forbidden"
+    )
     assert_error(client.delete("/v1/projects/acme", headers=member.headers), 403, "forbidden")
-    assert_error(client.post("/v1/projects/acme/keys", json={}, headers=member.headers),
-                 403, "forbidden")
+    assert_error(
+        client.post("/v1/projects/acme/keys", json={}, headers=member.headers), 403, "forbidden"
+    )
     admin = make_account(role="admin", workspace=owner)
-    assert client.post("/v1/projects", json={"name": "By admin"}, headers=admin.headers
-                       ).status_code == 201
+    assert (
+        client.post("/v1/projects", json={"name": "By admin"}, headers=admin.headers).status_code
+        == 201
+    )
 
 
 def test_another_workspaces_project_is_404_everywhere(client, owner, project, make_account):
@@ -116,8 +144,9 @@ def test_another_workspaces_project_is_404_everywhere(client, owner, project, ma
 
 
 def test_keys_mint_list_revoke(client, owner, project, db):
-    minted = client.post("/v1/projects/acme/keys", json={"name": "Production server"},
-                         headers=owner.headers)
+    minted = client.post(
+        "/v1/projects/acme/keys", json={"name": "Production server"}, headers=owner.headers
+    )
     assert minted.status_code == 201
     body = minted.json()
     assert set(body) == {"id", "name", "prefix", "key"}
@@ -128,16 +157,28 @@ def test_keys_mint_list_revoke(client, owner, project, db):
 
     listed = client.get("/v1/projects/acme/keys", headers=owner.headers).json()["data"]
     assert [k["id"] for k in listed] == [body["id"], default["id"]]
-    assert set(listed[0]) == {"id", "name", "prefix", "scope", "last_used_at", "revoked_at",
-                              "created_at"}
+    assert set(listed[0]) == {
+        "id",
+        "name",
+        "prefix",
+        "scope",
+        "last_used_at",
+        "revoked_at",
+        "created_at",
+    }
     assert listed[0]["scope"] == "ingest"
     with db.session() as session:
         hashes = list(session.scalars(select(ProjectKey.key_hash)))
     assert body["key"] not in hashes
 
-    assert client.delete(f"/v1/projects/acme/keys/{body['id']}", headers=owner.headers
-                         ).status_code == 204
+    assert (
+        client.delete(f"/v1/projects/acme/keys/{body['id']}", headers=owner.headers).status_code
+        == 204
+    )
     listed = client.get("/v1/projects/acme/keys", headers=owner.headers).json()["data"]
     assert [k["id"] for k in listed] == [default["id"]]
-    assert_error(client.delete(f"/v1/projects/acme/keys/{body['id']}", headers=owner.headers),
-                 404, "not_found")
+    assert_error(
+        client.delete(f"/v1/projects/acme/keys/{body['id']}", headers=owner.headers),
+        404,
+        "not_found",
+    )

@@ -25,7 +25,8 @@ def test_db_upgrade_creates_schema_and_secret(tmp_path, fresh_database_url):
     engine = make_engine(fresh_database_url)
     try:
         assert {"projects", "contacts", "personal_access_tokens"} <= set(
-            inspect(engine).get_table_names())
+            inspect(engine).get_table_names()
+        )
     finally:
         engine.dispose()
     secret = (tmp_path / "data" / "secret_key").read_text()
@@ -35,8 +36,19 @@ def test_db_upgrade_creates_schema_and_secret(tmp_path, fresh_database_url):
 
 def test_bootstrap_prints_a_working_token_and_reruns_mint_new_ones(tmp_path, fresh_database_url):
     env = _env(tmp_path, fresh_database_url)
-    args = ["admin", "bootstrap", "--email", "Ada@Example.com", "--workspace", "Acme",
-            "--name", "Ada", "--password", "s3cret-pass", "--json"]
+    args = [
+        "admin",
+        "bootstrap",
+        "--email",
+        "Ada@Example.com",
+        "--workspace",
+        "Acme",
+        "--name",
+        "Ada",
+        "--password",
+        "s3cret-pass",
+        "--json",
+    ]
     first = CliRunner().invoke(app, args, env=env)
     assert first.exit_code == 0, first.output
     out = json.loads(first.stdout)
@@ -52,18 +64,21 @@ def test_bootstrap_prints_a_working_token_and_reruns_mint_new_ones(tmp_path, fre
         for token in (out["token"], second["token"]):
             me = client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
             assert me["role"] == "owner" and me["workspace"]["name"] == "Acme"
-            assert me["user"] == {"id": out["user_id"], "email": "ada@example.com",
-                                  "name": "Ada"}
+            assert me["user"] == {"id": out["user_id"], "email": "ada@example.com", "name": "Ada"}
 
 
 def test_bootstrap_requires_its_options(tmp_path):
-    result = CliRunner().invoke(app, ["admin", "bootstrap", "--email", "a@b.c"],
-                                env={"LETTER_DATA_DIR": str(tmp_path)})
+    result = CliRunner().invoke(
+        app, ["admin", "bootstrap", "--email", "a@b.c"], env={"LETTER_DATA_DIR": str(tmp_path)}
+    )
     assert result.exit_code == 2
 
 
 def test_bootstrap_rejects_a_bad_email(tmp_path):
-    result = CliRunner().invoke(app, ["admin", "bootstrap", "--email", "nope", "--workspace", "W"],
-                                env={"LETTER_DATA_DIR": str(tmp_path)})
+    result = CliRunner().invoke(
+        app,
+        ["admin", "bootstrap", "--email", "nope", "--workspace", "W"],
+        env={"LETTER_DATA_DIR": str(tmp_path)},
+    )
     assert result.exit_code == 1
     assert "email" in result.output

@@ -32,25 +32,43 @@ class LiveServer:
 
     def letter(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run a ``letter`` command against this server's data and database."""
-        return subprocess.run([sys.executable, "-m", "letter.cli.main", *args], env=self.env,
-                              capture_output=True, text=True, timeout=60, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "letter.cli.main", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
 
-    def bootstrap(self, email: str = "owner@example.com", workspace: str = "Acme") -> dict[str, str]:
-        done = self.letter("admin", "bootstrap", "--email", email, "--workspace", workspace,
-                           "--json")
+    def bootstrap(
+        self, email: str = "owner@example.com", workspace: str = "Acme"
+    ) -> dict[str, str]:
+        done = self.letter(
+            "admin", "bootstrap", "--email", email, "--workspace", workspace, "--json"
+        )
         assert done.returncode == 0, done.stderr
         result: dict[str, str] = json.loads(done.stdout)
         return result
 
 
-def start_server(data_dir: Path, database_url: str, extra_env: dict[str, str] | None = None,
-                 *args: str) -> LiveServer:
+def start_server(
+    data_dir: Path, database_url: str, extra_env: dict[str, str] | None = None, *args: str
+) -> LiveServer:
     port = free_port()
-    env = {**os.environ, "LETTER_DATA_DIR": str(data_dir), "LETTER_DATABASE_URL": database_url,
-           "LETTER_PUBLIC_URL": f"http://127.0.0.1:{port}", **(extra_env or {})}
+    env = {
+        **os.environ,
+        "LETTER_DATA_DIR": str(data_dir),
+        "LETTER_DATABASE_URL": database_url,
+        "LETTER_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        **(extra_env or {}),
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "letter.cli.main", "serve", "--port", str(port), *args],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -39,8 +39,9 @@ def test_invitation_round_trip_through_the_file_outbox(live_server: LiveServer) 
     boot = live_server.bootstrap()
     auth = {"Authorization": f"Bearer {boot['token']}"}
     with httpx.Client(base_url=live_server.base_url, timeout=10) as http:
-        invited = http.post("/v1/members", json={"email": "new@example.com", "role": "admin"},
-                            headers=auth)
+        invited = http.post(
+            "/v1/members", json={"email": "new@example.com", "role": "admin"}, headers=auth
+        )
         assert invited.status_code == 201, invited.text
         (eml,) = list((live_server.data_dir / "outbox").glob("*.eml"))
         message = email.message_from_bytes(eml.read_bytes())

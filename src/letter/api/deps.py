@@ -9,6 +9,7 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from letter.api.ratelimit import RateLimited, RateLimiter
 from letter.auth import service as auth_service
 from letter.auth.roles import Role, require
 from letter.auth.service import Principal
@@ -25,6 +26,7 @@ __all__ = [
     "ProjectDep",
     "RuntimeDep",
     "SessionDep",
+    "count_request",
     "get_session",
 ]
 
@@ -54,8 +56,18 @@ def get_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("Send a personal access token as 'Authorization: Bearer lt_pat_…'.")
     principal = auth_service.authenticate(session, credentials.credentials)
-    request.state.rate_limit = runtime.limiter.hit("pat", str(principal.token_id))
+    count_request(request, runtime.limiter, "pat", str(principal.token_id))
     return principal
+
+
+def count_request(request: Request, limiter: RateLimiter, kind: str, identity: str) -> None:
+    """Count one request against ``identity``'s limit; the stats feed the
+    X-RateLimit-* headers, on the 429 too."""
+    try:
+        request.state.rate_limit = limiter.hit(kind, identity)
+    except RateLimited as exc:
+        request.state.rate_limit = exc.stats
+        raise
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -10,9 +10,9 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
-from letter.errors import RateLimited
+from letter.errors import RateLimited as _RateLimitedError
 
-__all__ = ["RateLimiter", "RateStats"]
+__all__ = ["RateLimited", "RateLimiter", "RateStats"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,14 @@ class RateStats:
     limit: int
     remaining: int
     reset: int  # Unix seconds when the window resets
+
+
+class RateLimited(_RateLimitedError):
+    """429, carrying the window's stats for the X-RateLimit-* headers."""
+
+    def __init__(self, message: str, stats: RateStats, retry_after: int) -> None:
+        super().__init__(message, retryAfter=retry_after)
+        self.stats = stats
 
 
 class RateLimiter:
@@ -51,6 +59,7 @@ class RateLimiter:
             raise RateLimited(
                 f"Rate limit of {item.amount} requests per {item.GRANULARITY.name} exceeded; "
                 f"retry in {retry_after} s.",
-                retryAfter=retry_after,
+                stats,
+                retry_after,
             )
         return stats

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
 from letter.clock import iso
 
-__all__ = ["Instant", "ListEnvelope", "Page", "RequestModel", "ResponseModel"]
+__all__ = [
+    "ERROR_RESPONSES",
+    "ErrorBody",
+    "Instant",
+    "ListEnvelope",
+    "Page",
+    "RequestModel",
+    "ResponseModel",
+]
 
 T = TypeVar("T")
 
@@ -33,3 +41,29 @@ class Page(BaseModel, Generic[T]):
 
 class ListEnvelope(BaseModel, Generic[T]):
     data: list[T]
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    retryAfter: int | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error: ``{"error": {"code": "not_found", "message": "..."}}``."""
+
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "bad_request: malformed JSON or failed validation"),
+        (401, "unauthorized: missing or invalid token"),
+        (403, "forbidden: the token's role is too low"),
+        (404, "not_found: unknown project, resource or route"),
+        (409, "conflict: state conflict"),
+        (413, "payload_too_large: body over the limit"),
+        (429, "rate_limited: per-token limit exceeded (Retry-After set)"),
+    )
+}
