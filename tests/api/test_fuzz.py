@@ -1,0 +1,31 @@
+"""Property-based requests from our own OpenAPI description (schemathesis):
+whatever a client sends, the answer is never a 500 and errors keep their shape."""
+
+from __future__ import annotations
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+
+def test_no_server_errors_and_one_error_shape(client, owner, project):
+    schema = schemathesis.openapi.from_asgi("/v1/openapi.json", client.app)
+    auth = {"Authorization": f"Bearer {owner.token}"}
+    checked = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck),
+                  database=None)
+        def fuzz(case: schemathesis.Case) -> None:
+            case.headers = {**(case.headers or {}), **auth}
+            response = case.call()
+            assert response.status_code < 500, (case.method, case.path, response.text)
+            if response.status_code >= 400:
+                body = response.json()
+                assert set(body) == {"error"}
+                assert {"code", "message"} <= set(body["error"])
+
+        fuzz()
+        checked += 1
+    assert checked >= 15
