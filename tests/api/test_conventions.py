@@ -213,3 +213,21 @@ def test_invitation_accept_page_escapes_the_token(client):
     assert "<script>alert(1)</script>" not in page.text
     assert "&quot;&gt;&lt;script&gt;" in page.text
     assert "/v1/invitations/accept" in page.text
+
+
+def test_nul_characters_are_400_not_500(client, owner, project):
+    error = assert_error(
+        client.post("/v1/projects", json={"name": "a\x00b"}, headers=owner.headers),
+        400,
+        "bad_request",
+    )
+    assert "name" in error["error"]["message"]
+    assert_error(client.get("/v1/projects/ac%00me", headers=owner.headers), 400, "bad_request")
+    assert_error(
+        client.get("/v1/projects", params={"cursor": "a\x00"}, headers=owner.headers),
+        400,
+        "bad_request",
+    )
+    assert [
+        p["slug"] for p in client.get("/v1/projects", headers=owner.headers).json()["data"]
+    ] == ["acme"]

@@ -9,6 +9,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from letter.errors import Invalid, LetterError, NotFound
@@ -75,6 +76,13 @@ def install_error_handlers(app: FastAPI) -> None:
         error.status = exc.status_code
         error.code = "bad_request" if exc.status_code < 500 else "internal_error"
         return error_response(error)
+
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, exc: DataError) -> JSONBytes:
+        # The database refused a value (out of range, bad encoding): the
+        # request's fault, and nothing was stored.
+        log.info("data error on %s %s: %s", request.method, request.url.path, exc.orig)
+        return error_response(Invalid("A value in the request cannot be stored."))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONBytes:

@@ -62,6 +62,9 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+            await _send_error(send, Invalid("The URL must not contain NUL characters."))
+            return
         limit = self.limit_for(scope["path"])
         error = PayloadTooLarge(f"The request body exceeds the limit of {limit} bytes.")
         declared = _header(scope, b"content-length")

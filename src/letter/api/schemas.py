@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import BaseModel, ConfigDict, PlainSerializer, field_validator
 
 from letter.clock import iso
 
@@ -24,10 +24,30 @@ T = TypeVar("T")
 Instant = Annotated[datetime, PlainSerializer(iso, return_type=str)]
 
 
+def _reject_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _reject_nul(key)
+            _reject_nul(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _reject_nul(item)
+    return value
+
+
 class RequestModel(BaseModel):
-    """Bodies refuse unknown fields, so a typo is a 400 naming the field."""
+    """Bodies refuse unknown fields, so a typo is a 400 naming the field, and
+    NUL characters, which no database column can store."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return _reject_nul(value)
 
 
 class ResponseModel(BaseModel):
