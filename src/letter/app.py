@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from letter import __version__
 from letter.api import health, identity, members, projects
 from letter.api.errors import install_error_handlers
+from letter.api.metrics import Metrics, MetricsMiddleware, metrics_router
 from letter.api.middleware import BodyLimitMiddleware, UnitOfWorkMiddleware
 from letter.api.schemas import ERROR_RESPONSES
 from letter.runtime import Runtime
@@ -50,7 +51,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for module in (identity, members, projects):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(health.router)
+    metrics = Metrics()
+    app.include_router(metrics_router(metrics))
     app.include_router(invitation_pages.router)
     app.add_middleware(UnitOfWorkMiddleware, new_session=runtime.db.new_session)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for(runtime.settings))
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

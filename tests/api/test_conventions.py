@@ -231,3 +231,16 @@ def test_nul_characters_are_400_not_500(client, owner, project):
     assert [
         p["slug"] for p in client.get("/v1/projects", headers=owner.headers).json()["data"]
     ] == ["acme"]
+
+
+def test_metrics_count_requests_by_route_template(client, owner, project):
+    client.get("/v1/projects/acme", headers=owner.headers)
+    client.get("/v1/projects/nope", headers=owner.headers)
+    text = client.get("/metrics").text
+    assert (
+        'letter_http_requests_total{method="GET",route="/v1/projects/{slug}",status="200"} 1.0'
+        in text
+    )
+    assert 'route="/v1/projects/{slug}",status="404"} 1.0' in text
+    assert "letter_http_request_duration_seconds_bucket" in text
+    assert "/v1/projects/acme" not in text
