@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,13 +56,12 @@ def create_pg_database(base_url: str) -> tuple[str, Callable[[], None]]:
     return url.render_as_string(hide_password=False), drop
 
 
-@pytest.fixture(scope="session")
-def backend_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A URL to an empty database of the current backend (schema not created)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'letter.db'}"
+@contextmanager
+def new_database(kind: str, directory: Path) -> Iterator[str]:
+    """An empty database of ``kind``: a file in ``directory``, or a private
+    PostgreSQL database dropped on exit."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'letter.db'}"
         return
     assert PG_URL
     url, drop = create_pg_database(PG_URL)
@@ -69,6 +69,15 @@ def backend_url(
         yield url
     finally:
         drop()
+
+
+@pytest.fixture(scope="session")
+def backend_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The database shared by this backend's tests (schema created by ``engine``)."""
+    with new_database(request.param, tmp_path_factory.mktemp("sqlite")) as url:
+        yield url
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -78,17 +87,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(params=BACKENDS)
 def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL to a new, empty database of each backend (for migrations, the CLI
-    and servers started in a subprocess)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    assert PG_URL
-    url, drop = create_pg_database(PG_URL)
-    try:
+    """A new, empty database of each backend (for migrations, the CLI and
+    servers started in a subprocess)."""
+    with new_database(request.param, tmp_path) as url:
         yield url
-    finally:
-        drop()
 
 
 @pytest.fixture(scope="session")
