@@ -155,3 +155,16 @@ def test_concurrent_callers_lose_nothing(make_client, fake) -> None:
     for n in range(4):
         mine = [item["properties"]["i"] for item in fake.items if item["user_id"] == "t%d" % n]
         assert mine == list(range(500))  # per-thread order is kept
+
+
+def test_interval_follows_the_injected_clock(make_client, fake) -> None:
+    now = [1000.0]
+
+    def clock() -> float:
+        now[0] += 100.0  # every reading is 100 s later: the 60 s interval passes at once
+        return now[0]
+
+    client = make_client(fake, flush_at=100, flush_interval=60, _clock=clock)
+    client.track("u1", "E")
+    assert fake.wait_for(1, timeout=2)  # sent without flush() and without waiting 60 s
+    assert [len(r.items) for r in fake.requests] == [1]

@@ -210,3 +210,19 @@ def test_default_on_error_prints_to_stderr(fake, capsys) -> None:
         client.close(timeout=5)
     err = capsys.readouterr().err
     assert "letterapp: 1 item not delivered: unauthorized (HTTP 401): bad key" in err
+
+
+def test_an_unexpected_failure_reports_the_batch_and_releases_flush(make_client, errors) -> None:
+    def broken_sleep(seconds: float) -> None:
+        raise RuntimeError("sleep exploded")
+
+    transport = FakeTransport(error(503, "unavailable"))
+    client = make_client(transport, _sleep=broken_sleep)
+    client.track("u1", "E")
+    assert client.flush(timeout=5)  # does not hang
+    assert errors.codes == ["internal_error"]
+    assert "sleep exploded" in errors.calls[0][0].message
+    assert [item["user_id"] for item in errors.items] == ["u1"]
+    client.track("u2", "E")  # the consumer is still alive
+    assert client.flush(timeout=5)
+    assert transport.items[-1]["user_id"] == "u2"

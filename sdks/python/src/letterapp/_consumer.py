@@ -284,11 +284,34 @@ class Consumer:
             self.abandon("close() timed out before these items were sent")
 
     def _run_batch(self) -> None:
-        queue = self.queue
-        flush_at = self.flush_at
         wires: List[WireItem] = []
         payloads: List[bytes] = []
         flushes: List[FlushRequest] = []
+        delivering = False
+        try:
+            self._collect(wires, payloads, flushes)
+            self.wake_at = _NEVER
+            if payloads:
+                delivering = True
+                self._deliver(wires, payloads)
+        except Exception as exc:  # a bug (or a raising injected sleep): never lose silently
+            lost = wires if not delivering or self._settle() else []
+            report(
+                self.on_error,
+                LetterError("letterapp internal error: %r" % (exc,), code="internal_error"),
+                lost,
+            )
+        finally:
+            self.wake_at = _NEVER
+            for request in flushes:
+                request.done.set()
+
+    def _collect(
+        self, wires: List[WireItem], payloads: List[bytes], flushes: List[FlushRequest]
+    ) -> None:
+        """Fill one batch: until flush_at items, 475 KB, a flush() marker, or the interval."""
+        queue = self.queue
+        flush_at = self.flush_at
         size = ENVELOPE_BYTES - 1  # every item adds its length + 1 comma, but the first
         deadline = self.clock() + self.flush_interval
         full = False
@@ -346,11 +369,6 @@ class Consumer:
             if len(queue) >= self.wake_at or self.stopping:
                 continue
             self.wake.wait(remaining)
-        self.wake_at = _NEVER
-        if payloads:
-            self._deliver(wires, payloads)
-        for request in flushes:
-            request.done.set()
 
     def _settle(self) -> bool:
         """Take back ownership of the in-flight items (False if close() reported them)."""
