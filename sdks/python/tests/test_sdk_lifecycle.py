@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import gc
 import json
 import os
@@ -116,15 +117,25 @@ def test_flush_and_close_from_on_error_do_not_deadlock(make_client) -> None:
     assert results == [False, False]
 
 
-def test_client_is_garbage_collected_and_its_thread_drains(errors) -> None:
+def test_client_is_garbage_collected_and_its_thread_drains(errors, monkeypatch) -> None:
+    unregistered: list = []
+    unregister = atexit.unregister
+
+    def spy(func) -> None:
+        unregistered.append(func)
+        unregister(func)
+
+    monkeypatch.setattr(atexit, "unregister", spy)
     transport = FakeTransport()
     client = Letter(KEY, transport=transport, flush_at=100, flush_interval=60, on_error=errors)
     client.track("u1", "E")
     thread = client._consumer.thread
+    hook = client._atexit_hook  # holds the client only weakly
     ref = weakref.ref(client)
     del client
     gc.collect()
     assert ref() is None  # neither atexit, the fork hook nor the thread keep it alive
+    assert unregistered == [hook]  # and its exit hook is gone with it
     thread.join(5)
     assert not thread.is_alive()
     assert [item["user_id"] for item in transport.items] == ["u1"]

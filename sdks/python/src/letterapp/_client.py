@@ -97,6 +97,12 @@ def _close_at_exit(ref: weakref.ReferenceType[Letter]) -> None:
         client.close(timeout=client._timeout)
 
 
+def _collected(consumer: Consumer, hook: Callable[[], None]) -> None:
+    """The client was garbage collected: let its thread drain and exit."""
+    consumer.stop()
+    atexit.unregister(hook)
+
+
 def _after_fork_in_child() -> None:
     for client in list(_clients):
         client._after_fork()
@@ -226,8 +232,8 @@ class Letter:
         self._close_result = True
 
         self._consumer = self._new_consumer()
-        self._finalizer = self._watch(self._consumer)
         self._atexit_hook: Callable[[], None] = functools.partial(_close_at_exit, weakref.ref(self))
+        self._finalizer = self._watch(self._consumer)
         atexit.register(self._atexit_hook)
         _clients.add(self)
         self._closed = False
@@ -422,7 +428,7 @@ class Letter:
 
     def _watch(self, consumer: Consumer) -> weakref.finalize:  # type: ignore[type-arg]
         """When the client is garbage collected, let its thread drain and exit."""
-        finalizer = weakref.finalize(self, consumer.stop)
+        finalizer = weakref.finalize(self, _collected, consumer, self._atexit_hook)
         finalizer.atexit = False
         return finalizer
 
