@@ -1,0 +1,309 @@
+"""Apply a list of validated items to the database with set-based SQL.
+
+The items are walked in order in memory, so the outcome is exactly that of
+applying them one by one, but the database sees a handful of statements per
+batch whatever its size: one upsert of message receipts, one select of the
+accounts and one of the contacts involved (row-locked on PostgreSQL so deep
+merges are atomic), bulk inserts of what is new, bulk updates of what changed,
+one update linking earlier events to contacts created now, one insert of the
+events.
+
+A new contact or account raced in by a concurrent request surfaces as an
+insert that did not happen (``ON CONFLICT DO NOTHING``); ``Race`` is raised
+and the caller re-runs the batch, which then merges into the committed row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from letter.contacts.models import Account, Contact, Event, MessageReceipt
+from letter.ids import uuid7
+from letter.ingestion import hooks
+from letter.ingestion.merge import deep_merge
+from letter.ingestion.parse import Item
+from letter.projects.models import Project
+
+__all__ = ["RECEIPT_RETENTION", "Outcome", "Race", "apply_items"]
+
+RECEIPT_RETENTION = timedelta(days=30)
+
+contacts_t: Table = Contact.__table__  # type: ignore[assignment]
+accounts_t: Table = Account.__table__  # type: ignore[assignment]
+events_t: Table = Event.__table__  # type: ignore[assignment]
+receipts_t: Table = MessageReceipt.__table__  # type: ignore[assignment]
+
+
+class Race(Exception):
+    """A concurrent request created a row this batch meant to create."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    accepted: int
+    duplicates: int
+
+
+@dataclass(slots=True)
+class _Row:
+    """The in-memory state of one contact or account while a batch is walked."""
+
+    id: uuid.UUID
+    external_id: str
+    traits: dict[str, Any]
+    new: bool
+    created_at: datetime
+    email: str | None = None
+    timezone: str | None = None
+    name: str | None = None
+    account_id: uuid.UUID | None = None
+    dirty: bool = False
+
+
+def _insert(session: Session, table: Table) -> Any:
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    return dialect.insert(table)
+
+
+def _locks(session: Session) -> bool:
+    # SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs row locks.
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def claim_receipts(
+    session: Session, project_id: uuid.UUID, items: list[Item], now: datetime
+) -> tuple[list[Item], int]:
+    """Drop items whose ``message_id`` was seen within the retention window
+    (in the database or earlier in this batch); record the others."""
+    fresh: list[Item] = []
+    by_id: dict[str, Item] = {}
+    duplicates = 0
+    for item in items:
+        if item.message_id is None:
+            fresh.append(item)
+        elif item.message_id in by_id:
+            duplicates += 1
+        else:
+            by_id[item.message_id] = item
+    if not by_id:
+        return fresh, duplicates
+    stmt = _insert(session, receipts_t)
+    # A receipt past retention that the pruner has not removed yet counts as new.
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[receipts_t.c.project_id, receipts_t.c.message_id],
+        set_={"received_at": stmt.excluded.received_at},
+        where=receipts_t.c.received_at < now - RECEIPT_RETENTION,
+    ).returning(receipts_t.c.message_id)
+    # Sorted, so concurrent batches take the unique-index locks in the same order.
+    rows = [{"project_id": project_id, "message_id": m, "received_at": now} for m in sorted(by_id)]
+    claimed = set(session.scalars(stmt, rows))
+    duplicates += len(by_id) - len(claimed)
+    fresh += [by_id[m] for m in claimed]
+    fresh.sort(key=lambda item: item.index)
+    return fresh, duplicates
+
+
+def _load(
+    session: Session, table: Table, project_id: uuid.UUID, external_ids: set[str], lock: bool
+) -> dict[str, _Row]:
+    if not external_ids:
+        return {}
+    c = table.c
+    extra = (c.email, c.timezone, c.account_id) if table is contacts_t else (c.name,)
+    stmt = (
+        select(c.id, c.external_id, c.traits, c.created_at, *extra)
+        .where(c.project_id == project_id, c.external_id.in_(external_ids))
+        .order_by(c.id)
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    found: dict[str, _Row] = {}
+    for row in session.execute(stmt):
+        state = _Row(row.id, row.external_id, row.traits or {}, False, row.created_at)
+        if table is contacts_t:
+            state.email, state.timezone, state.account_id = row.email, row.timezone, row.account_id
+        else:
+            state.name = row.name
+        found[row.external_id] = state
+    return found
+
+
+def _merge_traits(state: _Row, incoming: dict[str, Any]) -> None:
+    if incoming:
+        merged = deep_merge(state.traits, incoming)
+        if merged != state.traits:
+            state.traits = merged
+            state.dirty = True
+
+
+def _walk(
+    items: list[Item],
+    contacts: dict[str, _Row],
+    accounts: dict[str, _Row],
+    project_id: uuid.UUID,
+    now: datetime,
+    skip_triggers: bool,
+) -> list[dict[str, Any]]:
+    """Apply the items in order to the in-memory rows; returns the event rows."""
+    events: list[dict[str, Any]] = []
+    for item in items:
+        user = item.user_id
+        if item.kind == "track":
+            assert user is not None and item.event is not None
+            contact = contacts.get(user)
+            events.append({
+                "id": uuid7(),
+                "project_id": project_id,
+                "name": item.event,
+                "properties": item.properties,
+                "contact_id": contact.id if contact else None,
+                "account_id": contact.account_id if contact else None,
+                "external_user_id": user,
+                "occurred_at": item.timestamp or now,
+                "skip_triggers": skip_triggers,
+                "created_at": now,
+            })
+        elif item.kind == "identify":
+            assert user is not None
+            contact = contacts.get(user)
+            if contact is None:
+                contact = _Row(uuid7(), user, {}, True, item.timestamp or now, dirty=True)
+                contacts[user] = contact
+            _merge_traits(contact, item.traits)
+            if item.email is not None and item.email != contact.email:
+                contact.email, contact.dirty = item.email, True
+            if item.timezone is not None and item.timezone != contact.timezone:
+                contact.timezone, contact.dirty = item.timezone, True
+        else:
+            assert item.account_id is not None
+            account = accounts.get(item.account_id)
+            if account is None:
+                account = _Row(uuid7(), item.account_id, {}, True, now, dirty=True)
+                accounts[item.account_id] = account
+            _merge_traits(account, item.traits)
+            if item.name is not None and item.name != account.name:
+                account.name, account.dirty = item.name, True
+            contact = contacts.get(user) if user is not None else None
+            if contact is not None and contact.account_id != account.id:
+                contact.account_id, contact.dirty = account.id, True
+    # A track before the identify that created its contact is linked, as a
+    # later identify links any earlier event of that user.
+    for event in events:
+        if event["contact_id"] is None:
+            created = contacts.get(event["external_user_id"])
+            if created is not None:
+                event["contact_id"] = created.id
+    return events
+
+
+def _write_rows(
+    session: Session, table: Table, project_id: uuid.UUID, rows: dict[str, _Row], now: datetime
+) -> list[_Row]:
+    """Insert the new rows and update the changed ones; returns the inserted."""
+    new = sorted((r for r in rows.values() if r.new), key=lambda r: r.external_id)
+    changed = [r for r in rows.values() if r.dirty and not r.new]
+    is_contact = table is contacts_t
+    if new:
+        values = []
+        for r in new:
+            row: dict[str, Any] = {
+                "id": r.id,
+                "project_id": project_id,
+                "external_id": r.external_id,
+                "traits": r.traits,
+                "created_at": r.created_at,
+                "updated_at": now,
+            }
+            if is_contact:
+                row.update(email=r.email, timezone=r.timezone, account_id=r.account_id)
+            else:
+                row["name"] = r.name
+            values.append(row)
+        stmt = _insert(session, table).on_conflict_do_nothing(
+            index_elements=[table.c.project_id, table.c.external_id]
+        )
+        inserted = session.scalars(stmt.returning(table.c.external_id), values).all()
+        if len(inserted) != len(new):
+            raise Race(table.name)
+    if changed:
+        model: Any = Contact if is_contact else Account
+        updates = []
+        for r in changed:
+            row = {"id": r.id, "traits": r.traits, "updated_at": now}
+            if is_contact:
+                row.update(email=r.email, timezone=r.timezone, account_id=r.account_id)
+            else:
+                row["name"] = r.name
+            updates.append(row)
+        session.execute(update(model), updates)
+    return new
+
+
+def _link_earlier_events(session: Session, project_id: uuid.UUID, created: list[_Row]) -> None:
+    if not created:
+        return
+    by_user = (
+        select(contacts_t.c.id)
+        .where(
+            contacts_t.c.project_id == events_t.c.project_id,
+            contacts_t.c.external_id == events_t.c.external_user_id,
+        )
+        .scalar_subquery()
+    )
+    session.execute(
+        update(events_t)
+        .where(
+            events_t.c.project_id == project_id,
+            events_t.c.contact_id.is_(None),
+            events_t.c.external_user_id.in_([c.external_id for c in created]),
+        )
+        .values(contact_id=by_user)
+    )
+
+
+def apply_items(
+    session: Session, project: Project, items: list[Item], *, skip_triggers: bool, now: datetime
+) -> Outcome:
+    """Apply validated items in order; duplicates (by message_id) are skipped."""
+    fresh, duplicates = claim_receipts(session, project.id, items, now)
+    lock = _locks(session) and any(i.kind != "track" for i in fresh)
+    account_ids = {i.account_id for i in fresh if i.kind == "group" and i.account_id}
+    user_ids = {i.user_id for i in fresh if i.user_id is not None}
+    accounts = _load(session, accounts_t, project.id, account_ids, lock)
+    contacts = _load(session, contacts_t, project.id, user_ids, lock)
+    events = _walk(fresh, contacts, accounts, project.id, now, skip_triggers)
+    _write_rows(session, accounts_t, project.id, accounts, now)
+    created = _write_rows(session, contacts_t, project.id, contacts, now)
+    _link_earlier_events(session, project.id, created)
+    if events:
+        session.execute(events_t.insert(), events)
+    if hooks.active():
+        _notify(session, project, created, events, skip_triggers)
+    return Outcome(accepted=len(fresh), duplicates=duplicates)
+
+
+def _notify(
+    session: Session,
+    project: Project,
+    created: list[_Row],
+    events: list[dict[str, Any]],
+    skip_triggers: bool,
+) -> None:
+    for c in created:
+        contact = hooks.IngestedContact(
+            c.id, c.external_id, c.email, c.traits, c.timezone, c.account_id, c.created_at
+        )
+        hooks.contact_created(session, project, contact, skip_triggers)
+    for e in events:
+        event = hooks.IngestedEvent(
+            e["id"], e["name"], e["properties"], e["contact_id"], e["account_id"],
+            e["external_user_id"], e["occurred_at"], e["created_at"],
+        )
+        hooks.event_inserted(session, project, event, skip_triggers)
