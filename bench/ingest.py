@@ -300,11 +300,22 @@ def run(db: str, args: argparse.Namespace) -> None:
 
                 sampler = threading.Thread(target=sample, daemon=True)
                 sampler.start()
+                spy = None
+                if args.profile:
+                    # Collapsed stacks of the server for the whole run (py-spy, optional).
+                    spy = subprocess.Popen(
+                        ["py-spy", "record", "-p", str(proc.pid), "--subprocesses", "-r", "200",
+                         "-f", "raw", "-o", f"{args.profile}-{db}.txt"],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    time.sleep(1)
                 n = args.contacts
                 c_time, c_items, c_lat = run_phase(port, key, n, args.clients, contact_batches)
                 e_time, e_items, e_lat = run_phase(port, key, n, args.clients, event_batches)
                 stop.set()
                 sampler.join()
+                if spy is not None:
+                    spy.send_signal(2)
+                    spy.wait(timeout=60)
                 verify(port, token, slug, env, data_dir, n)
         finally:
             drop()
@@ -325,6 +336,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="client processes")
     parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--profile", metavar="PREFIX",
+                        help="record the server with py-spy into PREFIX-<db>.txt")
     parser.add_argument("--pg-url", default=os.environ.get(
         "LETTER_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()

@@ -80,3 +80,38 @@ def test_merge_keeps_every_key_and_incoming_scalars_win(stored, incoming):
 def test_merge_is_idempotent(stored, incoming):
     once = deep_merge(stored, incoming)
     assert deep_merge(once, incoming) == once
+
+
+def reference_email(value):
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+def our_email(value):
+    from letter.ingestion.parse import valid_email
+
+    try:
+        return valid_email(value)
+    except ItemRejected:
+        return None
+
+
+EMAIL_CASES = ["a@b.com", "A@EXAMPLE.com", "a..b@x.com", ".a@x.com", "a.@x.com", "a@x",
+               "a@localhost", "a@x.local", "a@-x.com", "a@x..com", "a@x.123", "x" * 64 + "@a.com",
+               "x" * 65 + "@a.com", "a@" + "b" * 64 + ".com", "a@" + ("b" * 60 + ".") * 4 + "com",
+               "a b@x.com", '"a b"@x.com', "a@[1.2.3.4]", "é@x.com", "a@é.com", "a@x.test",
+               "a@x.com.", "@x.com", "a@", "a@@b.com", "a@b@c.com"]
+
+
+@pytest.mark.parametrize("value", EMAIL_CASES)
+def test_email_check_agrees_with_email_validator(value):
+    assert our_email(value) == reference_email(value)
+
+
+@given(st.from_regex(r"[A-Za-z0-9.+_\-]{0,70}@[A-Za-z0-9.\-]{0,30}", fullmatch=True))
+def test_email_check_agrees_with_email_validator_on_generated_addresses(value):
+    assert our_email(value) == reference_email(value)
