@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ARRAY, String, Table, and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from letter.contacts.models import Account, Contact, Event, MessageReceipt
 from letter.ids import uuid7
 from letter.ingestion import hooks
+from letter.ingestion.bulk import BulkWriter
 from letter.ingestion.merge import deep_merge
 from letter.ingestion.parse import Item
 from letter.projects.models import Project
@@ -67,18 +67,13 @@ class _Row:
     dirty: bool = False
 
 
-def _insert(session: Session, table: Table) -> Any:
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    return dialect.insert(table)
-
-
 def _locks(session: Session) -> bool:
     # SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs row locks.
     return session.get_bind().dialect.name == "postgresql"
 
 
 def claim_receipts(
-    session: Session, project_id: uuid.UUID, items: list[Item], now: datetime
+    writer: BulkWriter, project_id: uuid.UUID, items: list[Item], now: datetime
 ) -> tuple[list[Item], int]:
     """Drop items whose ``message_id`` was seen within the retention window
     (in the database or earlier in this batch); record the others."""
@@ -94,18 +89,20 @@ def claim_receipts(
             by_id[item.message_id] = item
     if not by_id:
         return fresh, duplicates
-    stmt = _insert(session, receipts_t)
-    # A receipt past retention that the pruner has not removed yet counts as new.
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[receipts_t.c.project_id, receipts_t.c.message_id],
-        set_={"received_at": stmt.excluded.received_at},
-        where=receipts_t.c.received_at < now - RECEIPT_RETENTION,
-    ).returning(receipts_t.c.message_id)
+    pid, at = writer.uuid(project_id), writer.instant(now)
     # Sorted, so concurrent batches take the unique-index locks in the same order.
-    rows = [{"project_id": project_id, "message_id": m, "received_at": now} for m in sorted(by_id)]
-    claimed = set(session.scalars(stmt, rows))
+    rows = [(pid, m, at) for m in sorted(by_id)]
+    # A receipt past retention that the pruner has not removed yet counts as new.
+    claimed = writer.insert(
+        "message_receipts",
+        ("project_id", "message_id", "received_at"),
+        rows,
+        " ON CONFLICT (project_id, message_id) DO UPDATE SET received_at = excluded.received_at"
+        f" WHERE message_receipts.received_at < {writer.mark} RETURNING message_id",
+        (writer.instant(now - RECEIPT_RETENTION),),
+    )
     duplicates += len(by_id) - len(claimed)
-    fresh += [by_id[m] for m in claimed]
+    fresh += [by_id[m] for (m,) in claimed]
     fresh.sort(key=lambda item: item.index)
     return fresh, duplicates
 
@@ -117,13 +114,22 @@ def _load(
         return {}
     c = table.c
     extra = (c.email, c.timezone, c.account_id) if table is contacts_t else (c.name,)
-    stmt = (
-        select(c.id, c.external_id, c.traits, c.created_at, *extra)
-        .where(c.project_id == project_id, c.external_id.in_(external_ids))
-        .order_by(c.id)
-    )
+    stmt = select(c.id, c.external_id, c.traits, c.created_at, *extra)
+    if session.get_bind().dialect.name == "postgresql":
+        # A join on unnest() looks each id up in the (project_id, external_id)
+        # index whatever the planner's statistics say (a fresh, fast-growing
+        # table can otherwise be scanned per batch).
+        wanted = func.unnest(
+            bindparam("external_ids", sorted(external_ids), type_=ARRAY(String))
+        ).table_valued("external_id").render_derived()
+        stmt = stmt.select_from(wanted).join(
+            table, and_(c.project_id == project_id, c.external_id == wanted.c.external_id)
+        )
+    else:
+        stmt = stmt.where(c.project_id == project_id, c.external_id.in_(external_ids))
+    stmt = stmt.order_by(c.id)
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(of=table)
     found: dict[str, _Row] = {}
     for row in session.execute(stmt):
         state = _Row(row.id, row.external_id, row.traits or {}, False, row.created_at)
@@ -204,39 +210,39 @@ def _walk(
 
 
 def _write_rows(
-    session: Session, table: Table, project_id: uuid.UUID, rows: dict[str, _Row], now: datetime
+    session: Session,
+    writer: BulkWriter,
+    table: Table,
+    project_id: uuid.UUID,
+    rows: dict[str, _Row],
+    now: datetime,
 ) -> list[_Row]:
     """Insert the new rows and update the changed ones; returns the inserted."""
     new = sorted((r for r in rows.values() if r.new), key=lambda r: r.external_id)
     changed = [r for r in rows.values() if r.dirty and not r.new]
     is_contact = table is contacts_t
     if new:
-        values = []
-        for r in new:
-            row: dict[str, Any] = {
-                "id": r.id,
-                "project_id": project_id,
-                "external_id": r.external_id,
-                "traits": r.traits,
-                "created_at": r.created_at,
-                "updated_at": now,
-            }
-            if is_contact:
-                row.update(email=r.email, timezone=r.timezone, account_id=r.account_id)
-            else:
-                row["name"] = r.name
-            values.append(row)
-        stmt = _insert(session, table).on_conflict_do_nothing(
-            index_elements=[table.c.project_id, table.c.external_id]
+        w, pid, at = writer, writer.uuid(project_id), writer.instant(now)
+        columns = ["id", "project_id", "external_id", "traits", "created_at", "updated_at"]
+        columns += ["email", "timezone", "account_id"] if is_contact else ["name"]
+        values = [
+            (w.uuid(r.id), pid, r.external_id, w.json(r.traits), w.instant(r.created_at), at,
+             *((r.email, r.timezone, w.uuid(r.account_id)) if is_contact else (r.name,)))
+            for r in new
+        ]
+        inserted = writer.insert(
+            table.name,
+            columns,
+            values,
+            " ON CONFLICT (project_id, external_id) DO NOTHING RETURNING external_id",
         )
-        inserted = session.scalars(stmt.returning(table.c.external_id), values).all()
         if len(inserted) != len(new):
             raise Race(table.name)
     if changed:
         model: Any = Contact if is_contact else Account
         updates = []
         for r in changed:
-            row = {"id": r.id, "traits": r.traits, "updated_at": now}
+            row: dict[str, Any] = {"id": r.id, "traits": r.traits, "updated_at": now}
             if is_contact:
                 row.update(email=r.email, timezone=r.timezone, account_id=r.account_id)
             else:
@@ -244,6 +250,23 @@ def _write_rows(
             updates.append(row)
         session.execute(update(model), updates)
     return new
+
+
+EVENT_COLUMNS = (
+    "id", "project_id", "name", "properties", "contact_id", "account_id",
+    "external_user_id", "occurred_at", "skip_triggers", "created_at",
+)
+
+
+def _insert_events(writer: BulkWriter, events: list[dict[str, Any]]) -> None:
+    w = writer
+    values = [
+        (w.uuid(e["id"]), w.uuid(e["project_id"]), e["name"], w.json(e["properties"]),
+         w.uuid(e["contact_id"]), w.uuid(e["account_id"]), e["external_user_id"],
+         w.instant(e["occurred_at"]), e["skip_triggers"], w.instant(e["created_at"]))
+        for e in events
+    ]
+    writer.insert("events", EVENT_COLUMNS, values)
 
 
 def _link_earlier_events(session: Session, project_id: uuid.UUID, created: list[_Row]) -> None:
@@ -272,18 +295,19 @@ def apply_items(
     session: Session, project: Project, items: list[Item], *, skip_triggers: bool, now: datetime
 ) -> Outcome:
     """Apply validated items in order; duplicates (by message_id) are skipped."""
-    fresh, duplicates = claim_receipts(session, project.id, items, now)
+    writer = BulkWriter(session)
+    fresh, duplicates = claim_receipts(writer, project.id, items, now)
     lock = _locks(session) and any(i.kind != "track" for i in fresh)
     account_ids = {i.account_id for i in fresh if i.kind == "group" and i.account_id}
     user_ids = {i.user_id for i in fresh if i.user_id is not None}
     accounts = _load(session, accounts_t, project.id, account_ids, lock)
     contacts = _load(session, contacts_t, project.id, user_ids, lock)
     events = _walk(fresh, contacts, accounts, project.id, now, skip_triggers)
-    _write_rows(session, accounts_t, project.id, accounts, now)
-    created = _write_rows(session, contacts_t, project.id, contacts, now)
+    _write_rows(session, writer, accounts_t, project.id, accounts, now)
+    created = _write_rows(session, writer, contacts_t, project.id, contacts, now)
     _link_earlier_events(session, project.id, created)
     if events:
-        session.execute(events_t.insert(), events)
+        _insert_events(writer, events)
     if hooks.active():
         _notify(session, project, created, events, skip_triggers)
     return Outcome(accepted=len(fresh), duplicates=duplicates)
