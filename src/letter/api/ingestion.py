@@ -7,11 +7,12 @@ and answered with orjson: this is the hot path.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from letter.api.deps import RuntimeDep, SessionDep
@@ -26,18 +27,16 @@ from letter.ingestion.schemas import (
     TrackCall,
 )
 from letter.projects.models import Project
+from letter.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["ingestion"])
 
 
-def ingest_project(request: Request, session: SessionDep, runtime: RuntimeDep) -> Project:
+def _authenticated(request: Request, session: Session, runtime: Runtime) -> Project:
     raw = service.credential_from_header(request.headers.get("authorization"))
     key, project = service.authenticate(session, raw)
     request.state.rate_limit = runtime.limiter.hit("ingest", str(key.id))
     return project
-
-
-IngestProjectDep = Annotated[Project, Depends(ingest_project)]
 
 
 def _documented(model: type[BaseModel]) -> dict[str, Any]:
@@ -52,44 +51,43 @@ def _decode(body: bytes) -> Any:
         raise Invalid("Malformed JSON body.") from exc
 
 
-def _skip_query(request: Request) -> str | None:
+def _handle(request: Request, session: Session, runtime: Runtime, kind: str, body: bytes
+            ) -> JSONBytes:
+    """Authenticate, then apply: one worker-thread hop for the whole call."""
+    project = _authenticated(request, session, runtime)
     params = request.query_params
-    return params.get("skip_triggers") or params.get("skipTriggers")
-
-
-def _one(session: Any, project: Project, kind: str, body: bytes, skip: str | None) -> JSONBytes:
-    result = service.ingest_one(session, project, kind, _decode(body), skip)
+    skip = params.get("skip_triggers") or params.get("skipTriggers")
+    if kind == "batch":
+        result = service.ingest_batch(session, project, _decode(body), skip)
+    else:
+        result = service.ingest_one(session, project, kind, _decode(body), skip)
     return JSONBytes(result.as_json())
 
 
-def _batch(session: Any, project: Project, body: bytes, skip: str | None) -> JSONBytes:
-    result = service.ingest_batch(session, project, _decode(body), skip)
-    return JSONBytes(result.as_json())
+async def _serve(request: Request, session: Session, runtime: Runtime, kind: str) -> JSONBytes:
+    body = await request.body()
+    return await run_in_threadpool(_handle, request, session, runtime, kind, body)
 
 
 @router.post("/batch", response_model=BatchResultOut, openapi_extra=_documented(BatchBody))
-async def batch(request: Request, project: IngestProjectDep, session: SessionDep) -> JSONBytes:
+async def batch(request: Request, session: SessionDep, runtime: RuntimeDep) -> JSONBytes:
     """Up to 1,000 calls at once; each bad item is reported by index, the rest apply."""
-    body = await request.body()
-    return await run_in_threadpool(_batch, session, project, body, _skip_query(request))
+    return await _serve(request, session, runtime, "batch")
 
 
 @router.post("/identify", response_model=BatchResultOut, openapi_extra=_documented(IdentifyCall))
-async def identify(request: Request, project: IngestProjectDep, session: SessionDep) -> JSONBytes:
+async def identify(request: Request, session: SessionDep, runtime: RuntimeDep) -> JSONBytes:
     """Create or update a contact: deep-merges traits, sets email and timezone."""
-    body = await request.body()
-    return await run_in_threadpool(_one, session, project, "identify", body, _skip_query(request))
+    return await _serve(request, session, runtime, "identify")
 
 
 @router.post("/track", response_model=BatchResultOut, openapi_extra=_documented(TrackCall))
-async def track(request: Request, project: IngestProjectDep, session: SessionDep) -> JSONBytes:
+async def track(request: Request, session: SessionDep, runtime: RuntimeDep) -> JSONBytes:
     """Record an event for a user (stored unlinked until the user is identified)."""
-    body = await request.body()
-    return await run_in_threadpool(_one, session, project, "track", body, _skip_query(request))
+    return await _serve(request, session, runtime, "track")
 
 
 @router.post("/group", response_model=BatchResultOut, openapi_extra=_documented(GroupCall))
-async def group(request: Request, project: IngestProjectDep, session: SessionDep) -> JSONBytes:
+async def group(request: Request, session: SessionDep, runtime: RuntimeDep) -> JSONBytes:
     """Create or update an account and link the user's contact if it exists."""
-    body = await request.body()
-    return await run_in_threadpool(_one, session, project, "group", body, _skip_query(request))
+    return await _serve(request, session, runtime, "group")

@@ -41,6 +41,10 @@ events_t: Table = Event.__table__  # type: ignore[assignment]
 receipts_t: Table = MessageReceipt.__table__  # type: ignore[assignment]
 
 
+# Stands in for the created_at of a row loaded without it (never written back).
+_NEVER = datetime.min
+
+
 class Race(Exception):
     """A concurrent request created a row this batch meant to create."""
 
@@ -108,13 +112,24 @@ def claim_receipts(
 
 
 def _load(
-    session: Session, table: Table, project_id: uuid.UUID, external_ids: set[str], lock: bool
+    session: Session,
+    table: Table,
+    project_id: uuid.UUID,
+    external_ids: set[str],
+    *,
+    lock: bool,
+    full: bool,
 ) -> dict[str, _Row]:
+    """The stored rows for ``external_ids``; without ``full`` only what a
+    track needs (ids and the account), which skips decoding the traits."""
     if not external_ids:
         return {}
     c = table.c
-    extra = (c.email, c.timezone, c.account_id) if table is contacts_t else (c.name,)
-    stmt = select(c.id, c.external_id, c.traits, c.created_at, *extra)
+    if table is contacts_t:
+        extra = (c.account_id, c.email, c.timezone) if full else (c.account_id,)
+    else:
+        extra = (c.name,)
+    stmt = select(c.id, c.external_id, *((c.traits, c.created_at) if full else ()), *extra)
     if session.get_bind().dialect.name == "postgresql":
         # A join on unnest() looks each id up in the (project_id, external_id)
         # index whatever the planner's statistics say (a fresh, fast-growing
@@ -132,9 +147,12 @@ def _load(
         stmt = stmt.with_for_update(of=table)
     found: dict[str, _Row] = {}
     for row in session.execute(stmt):
-        state = _Row(row.id, row.external_id, row.traits or {}, False, row.created_at)
+        state = _Row(row.id, row.external_id, (row.traits or {}) if full else {}, False,
+                     row.created_at if full else _NEVER)
         if table is contacts_t:
-            state.email, state.timezone, state.account_id = row.email, row.timezone, row.account_id
+            state.account_id = row.account_id
+            if full:
+                state.email, state.timezone = row.email, row.timezone
         else:
             state.name = row.name
         found[row.external_id] = state
@@ -297,11 +315,12 @@ def apply_items(
     """Apply validated items in order; duplicates (by message_id) are skipped."""
     writer = BulkWriter(session)
     fresh, duplicates = claim_receipts(writer, project.id, items, now)
-    lock = _locks(session) and any(i.kind != "track" for i in fresh)
     account_ids = {i.account_id for i in fresh if i.kind == "group" and i.account_id}
     user_ids = {i.user_id for i in fresh if i.user_id is not None}
-    accounts = _load(session, accounts_t, project.id, account_ids, lock)
-    contacts = _load(session, contacts_t, project.id, user_ids, lock)
+    full = any(i.kind != "track" for i in fresh)
+    lock = full and _locks(session)
+    accounts = _load(session, accounts_t, project.id, account_ids, lock=lock, full=True)
+    contacts = _load(session, contacts_t, project.id, user_ids, lock=lock, full=full)
     events = _walk(fresh, contacts, accounts, project.id, now, skip_triggers)
     _write_rows(session, writer, accounts_t, project.id, accounts, now)
     created = _write_rows(session, writer, contacts_t, project.id, contacts, now)
