@@ -98,6 +98,10 @@ def test_whole_batch_problems_use_the_error_format(client, project, ingest_heade
     big_single = {"user_id": "u", "traits": {"blob": "z" * 600_000}}
     assert_error(client.post("/v1/identify", json=big_single, headers=h), 413,
                  "payload_too_large")
+    # A single call is one message: over 32 KB is too large even under the body limit.
+    over_message = {"user_id": "u", "event": "E", "properties": {"blob": "z" * 33_000}}
+    assert_error(client.post("/v1/track", json=over_message, headers=h), 413,
+                 "payload_too_large")
     assert counts(db) == (0, 0, 0, 0)
     full = [{"type": "track", "user_id": "u", "event": "E"}] * 1000
     assert client.post("/v1/batch", json={"batch": full}, headers=h).json()["accepted"] == 1000

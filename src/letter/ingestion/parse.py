@@ -209,10 +209,9 @@ def _group(item: Item, raw: dict[str, Any]) -> None:
 _BY_KIND = {"identify": _identify, "track": _track, "group": _group}
 
 
-def parse_item(raw: Any, index: int, kind: str | None = None, *, sized: bool = True) -> Item:
-    """Validate one call. ``kind`` is fixed by single-call endpoints; in a batch
-    each item names its own ``type``. ``sized`` checks the 32 KB message limit
-    (single calls are already capped by the body limit)."""
+def parse_item(raw: Any, index: int, kind: str | None = None) -> Item:
+    """Validate one call (at most 32 KB as JSON). ``kind`` is fixed by
+    single-call endpoints; in a batch each item names its own ``type``."""
     if not isinstance(raw, dict):
         raise ItemRejected("item: must be a JSON object")
     declared = raw.get("type")
@@ -222,7 +221,7 @@ def parse_item(raw: Any, index: int, kind: str | None = None, *, sized: bool = T
         kind = declared
     elif declared is not None and declared != kind:
         raise ItemRejected(f'type: "{declared}" sent to the {kind} endpoint')
-    if sized and len(orjson.dumps(raw)) > MAX_MESSAGE_BYTES:
+    if len(orjson.dumps(raw)) > MAX_MESSAGE_BYTES:
         raise ItemRejected(
             f"item: a message is at most {MAX_MESSAGE_BYTES} bytes", code="payload_too_large"
         )

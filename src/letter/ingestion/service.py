@@ -98,8 +98,10 @@ def ingest_one(
     if not isinstance(body, dict):
         raise Invalid("The body must be a JSON object.")
     try:
-        item = parse_item(body, 0, kind, sized=False)
+        item = parse_item(body, 0, kind)
     except ItemRejected as exc:
+        if exc.code == PayloadTooLarge.code:
+            raise PayloadTooLarge(exc.message) from exc
         raise Invalid(exc.message) from exc
     skip = wants_skip_triggers(body, query_skip)
     outcome = _apply(session, project, [item], skip)
