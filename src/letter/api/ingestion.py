@@ -15,7 +15,6 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from letter.api.deps import RuntimeDep, SessionDep
 from letter.api.errors import JSONBytes
 from letter.errors import Invalid
 from letter.ingestion import service
@@ -64,30 +63,34 @@ def _handle(request: Request, session: Session, runtime: Runtime, kind: str, bod
     return JSONBytes(result.as_json())
 
 
-async def _serve(request: Request, session: Session, runtime: Runtime, kind: str) -> JSONBytes:
+async def _serve(request: Request, kind: str) -> JSONBytes:
+    # The session and runtime are read here rather than through dependencies:
+    # FastAPI runs sync dependencies on worker threads, two extra hops a call.
+    session: Session = request.state.session
+    runtime: Runtime = request.app.state.runtime
     body = await request.body()
     return await run_in_threadpool(_handle, request, session, runtime, kind, body)
 
 
 @router.post("/batch", response_model=BatchResultOut, openapi_extra=_documented(BatchBody))
-async def batch(request: Request, session: SessionDep, runtime: RuntimeDep) -> JSONBytes:
+async def batch(request: Request) -> JSONBytes:
     """Up to 1,000 calls at once; each bad item is reported by index, the rest apply."""
-    return await _serve(request, session, runtime, "batch")
+    return await _serve(request, "batch")
 
 
 @router.post("/identify", response_model=BatchResultOut, openapi_extra=_documented(IdentifyCall))
-async def identify(request: Request, session: SessionDep, runtime: RuntimeDep) -> JSONBytes:
+async def identify(request: Request) -> JSONBytes:
     """Create or update a contact: deep-merges traits, sets email and timezone."""
-    return await _serve(request, session, runtime, "identify")
+    return await _serve(request, "identify")
 
 
 @router.post("/track", response_model=BatchResultOut, openapi_extra=_documented(TrackCall))
-async def track(request: Request, session: SessionDep, runtime: RuntimeDep) -> JSONBytes:
+async def track(request: Request) -> JSONBytes:
     """Record an event for a user (stored unlinked until the user is identified)."""
-    return await _serve(request, session, runtime, "track")
+    return await _serve(request, "track")
 
 
 @router.post("/group", response_model=BatchResultOut, openapi_extra=_documented(GroupCall))
-async def group(request: Request, session: SessionDep, runtime: RuntimeDep) -> JSONBytes:
+async def group(request: Request) -> JSONBytes:
     """Create or update an account and link the user's contact if it exists."""
-    return await _serve(request, session, runtime, "group")
+    return await _serve(request, "group")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, String, Table, and_, bindparam, func, select, update
+from sqlalchemy import ARRAY, String, Table, bindparam, func, select, true, update
 from sqlalchemy.orm import Session
 
 from letter.contacts.models import Account, Contact, Event, MessageReceipt
@@ -129,22 +129,13 @@ def _load(
         extra = (c.account_id, c.email, c.timezone) if full else (c.account_id,)
     else:
         extra = (c.name,)
-    stmt = select(c.id, c.external_id, *((c.traits, c.created_at) if full else ()), *extra)
+    columns = (c.id, c.external_id, *((c.traits, c.created_at) if full else ()), *extra)
+    stmt: Any
     if session.get_bind().dialect.name == "postgresql":
-        # A join on unnest() looks each id up in the (project_id, external_id)
-        # index whatever the planner's statistics say (a fresh, fast-growing
-        # table can otherwise be scanned per batch).
-        wanted = func.unnest(
-            bindparam("external_ids", sorted(external_ids), type_=ARRAY(String))
-        ).table_valued("external_id").render_derived()
-        stmt = stmt.select_from(wanted).join(
-            table, and_(c.project_id == project_id, c.external_id == wanted.c.external_id)
-        )
+        stmt = _lookup_each(table, columns, project_id, external_ids, lock)
     else:
-        stmt = stmt.where(c.project_id == project_id, c.external_id.in_(external_ids))
-    stmt = stmt.order_by(c.id)
-    if lock:
-        stmt = stmt.with_for_update(of=table)
+        # SQLite picks the (project_id, external_id) index for IN on its own.
+        stmt = select(*columns).where(c.project_id == project_id, c.external_id.in_(external_ids))
     found: dict[str, _Row] = {}
     for row in session.execute(stmt):
         state = _Row(row.id, row.external_id, (row.traits or {}) if full else {}, False,
@@ -157,6 +148,32 @@ def _load(
             state.name = row.name
         found[row.external_id] = state
     return found
+
+
+def _lookup_each(
+    table: Table, columns: tuple[Any, ...], project_id: uuid.UUID, external_ids: set[str],
+    lock: bool,
+) -> Any:
+    """One index probe per id on PostgreSQL: ``unnest(ids)`` joined LATERAL.
+
+    A plain ``IN`` or join lets the planner scan every row of the project
+    when the table has no statistics yet (a fresh project being imported),
+    which makes each batch cost as much as the table is big; a parameterised
+    probe on the ``(project_id, external_id)`` unique index cannot be
+    outguessed. Rows are locked in external-id order, the same order for
+    every batch, so concurrent batches do not deadlock.
+    """
+    c = table.c
+    wanted = func.unnest(
+        bindparam("external_ids", sorted(external_ids), type_=ARRAY(String))
+    ).table_valued("external_id", with_ordinality="n").render_derived()
+    probe = select(*columns).where(
+        c.project_id == project_id, c.external_id == wanted.c.external_id
+    )
+    if lock:
+        probe = probe.with_for_update()
+    found = probe.lateral()
+    return select(*found.c).select_from(wanted).join(found, true()).order_by(wanted.c.n)
 
 
 def _merge_traits(state: _Row, incoming: dict[str, Any]) -> None:
