@@ -35,6 +35,15 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8300,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Run the API only.")] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="API processes (uvicorn workers) to use several cores. The background "
+            "worker still runs once, in this supervising process. Rate limits are per "
+            "process unless LETTER_REDIS_URL is set.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the API, the dashboard and the worker (applies migrations first)."""
     import uvicorn
@@ -51,9 +60,17 @@ def serve(
         worker.start_thread()
     typer.echo(f"Letter on http://{host}:{port} (data in {settings.data_dir})", err=True)
     try:
-        uvicorn.run(
-            create_app(runtime=runtime), host=host, port=port, log_level="warning", access_log=False
-        )
+        if workers == 1:
+            uvicorn.run(
+                create_app(runtime=runtime), host=host, port=port, log_level="warning",
+                access_log=False,
+            )
+        else:
+            # Each API process builds its own app from the same LETTER_* environment.
+            uvicorn.run(
+                "letter.app:create_app", factory=True, workers=workers, host=host, port=port,
+                log_level="warning", access_log=False,
+            )
     finally:
         if worker is not None:
             worker.stop()

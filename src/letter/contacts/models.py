@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from letter.clock import utcnow
@@ -76,6 +76,10 @@ class Event(Base):
     )
     external_user_id: Mapped[str | None] = mapped_column(String(255))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Ingested with skip_triggers (a backfill): the sequence engine must not enrol on it.
+    skip_triggers: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), nullable=False
+    )
     # created_at is when Letter received the event (the API calls it received_at);
     # the shared keyset paginator orders by it.
     created_at: Mapped[datetime] = created_at_column()

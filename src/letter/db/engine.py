@@ -17,6 +17,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from letter.db.sqlite_gate import GatedConnection
+
 __all__ = ["Database", "make_engine", "text"]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -43,7 +45,16 @@ def _configure_sqlite(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _begin_immediate(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    raw = conn.connection.dbapi_connection
+    if not isinstance(raw, GatedConnection):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    raw.enter_write(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        raw.leave_write()
+        raise
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -52,9 +63,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         memory = url in ("sqlite://", "sqlite:///:memory:")
         if not memory:
             Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        connect_args: dict[str, Any] = {
+            "check_same_thread": False,
+            "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+        }
+        if not memory:
+            # Threads of this process queue for the write lock instead of polling it.
+            connect_args["factory"] = GatedConnection
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            connect_args=connect_args,
             poolclass=StaticPool if memory else None,
             **kwargs,
         )

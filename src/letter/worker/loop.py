@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from letter.idempotency import service as idempotency
+from letter.ingestion import service as ingestion
 from letter.runtime import Runtime
 
 __all__ = ["Job", "Worker", "default_jobs"]
@@ -39,8 +40,15 @@ def _prune_idempotency(session: Session, _runtime: Runtime) -> int:
     return idempotency.prune(session)
 
 
+def _prune_receipts(session: Session, _runtime: Runtime) -> int:
+    return ingestion.prune_receipts(session)
+
+
 def default_jobs() -> list[Job]:
-    return [Job("prune-idempotency", every=3600, run=_prune_idempotency)]
+    return [
+        Job("prune-idempotency", every=3600, run=_prune_idempotency),
+        Job("prune-message-receipts", every=3600, run=_prune_receipts),
+    ]
 
 
 class Worker:

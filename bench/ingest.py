@@ -1,0 +1,350 @@
+"""Ingestion throughput through ``/v1/batch`` against a real ``letter serve``.
+
+Starts the server on a free loopback port (SQLite in a temporary data dir, then
+PostgreSQL in a private database created for the run and dropped after),
+mints a project key, then sends N contacts (an identify and a group per user,
+one account per ten users) and N events (track) in batches of 100 from
+concurrent client processes. It then checks the database holds exactly what
+was sent and prints contacts/s, events/s, p50/p99 batch latency, the server's
+peak RSS and the machine.
+
+    PYTHONPATH=src python bench/ingest.py --contacts 200000 --clients 4
+    PYTHONPATH=src python bench/ingest.py --db postgresql \\
+        --pg-url postgresql://postgres@127.0.0.1:5432/postgres --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing as mp
+import os
+import platform
+import random
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+BATCH = 100
+USERS_PER_ACCOUNT = 10
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{os.cpu_count()} cores, {model}, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (uvicorn workers), in MB."""
+    total = 0
+    pids = [pid]
+    try:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+        pids += [int(p) for p in out.stdout.split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+# ---------------------------------------------------------------- payloads
+
+def contact_batches(first: int, last: int) -> Iterator[bytes]:
+    """Users ``first..last-1``: each an identify and a group, 50 users a batch."""
+    per = BATCH // 2
+    for start in range(first, last, per):
+        items: list[dict[str, Any]] = []
+        for i in range(start, min(start + per, last)):
+            uid = f"user_{i}"
+            acct = i // USERS_PER_ACCOUNT
+            items.append({"type": "identify", "user_id": uid, "email": f"user{i}@example.com",
+                          "message_id": f"identify:{uid}",
+                          "traits": {"name": f"User {i}", "plan": "pro" if i % 3 else "free",
+                                     "signup_at": "2025-01-01T00:00:00Z"}})
+            items.append({"type": "group", "user_id": uid, "account_id": f"acct_{acct}",
+                          "name": f"Account {acct}", "traits": {"mrr": acct % 500},
+                          "message_id": f"group:{uid}:{acct}"})
+        yield orjson.dumps({"batch": items})
+
+
+def event_batches(first: int, last: int) -> Iterator[bytes]:
+    for start in range(first, last, BATCH):
+        items = [{"type": "track", "user_id": f"user_{i}", "event": "Signed In",
+                  "message_id": f"track:{i}", "properties": {"i": i, "source": "bench"}}
+                 for i in range(start, min(start + BATCH, last))]
+        yield orjson.dumps({"batch": items})
+
+
+# ------------------------------------------------------------------ clients
+
+def client_process(port: int, key: str, bodies: list[bytes], barrier: Any, out: Any) -> None:
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    latencies: list[float] = []
+    accepted = 0
+    barrier.wait()
+    for body in bodies:
+        t0 = time.perf_counter()
+        conn.request("POST", "/v1/batch", body=body, headers=headers)
+        response = conn.getresponse()
+        payload = response.read()
+        latencies.append(time.perf_counter() - t0)
+        if response.status != 200:
+            raise SystemExit(f"batch failed: {response.status} {payload[:300]!r}")
+        result = orjson.loads(payload)
+        if result["rejected"]:
+            raise SystemExit(f"items rejected: {result['rejected'][:3]}")
+        accepted += result["accepted"]
+    out.put((accepted, latencies))
+
+
+def run_phase(port: int, key: str, n: int, clients: int,
+              make: Callable[[int, int], Iterator[bytes]]) -> tuple[float, int, list[float]]:
+    """Split users 0..n-1 among the clients; returns wall seconds, items, latencies."""
+    ctx = mp.get_context("fork")
+    barrier = ctx.Barrier(clients + 1)
+    out = ctx.Queue()
+    bounds = [n * c // clients for c in range(clients + 1)]
+    procs = []
+    for c in range(clients):
+        # Bodies are encoded before the clock starts, so clients spend CPU on sending only.
+        bodies = list(make(bounds[c], bounds[c + 1]))
+        procs.append(ctx.Process(target=client_process,
+                                 args=(port, key, bodies, barrier, out)))
+    for p in procs:
+        p.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    results = [out.get() for _ in procs]
+    elapsed = time.perf_counter() - t0
+    for p in procs:
+        p.join()
+        if p.exitcode:
+            raise SystemExit(f"a client failed (exit {p.exitcode})")
+    latencies = sorted(x for _, lat in results for x in lat)
+    return elapsed, sum(a for a, _ in results), latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    return values[min(len(values) - 1, int(q * len(values)))] * 1000
+
+
+# ------------------------------------------------------------------- server
+
+def api(port: int, method: str, path: str, token: str, body: Any = None) -> Any:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    conn.request(method, path, body=orjson.dumps(body) if body is not None else None,
+                 headers=headers)
+    response = conn.getresponse()
+    data = response.read()
+    if response.status >= 300:
+        raise SystemExit(f"{method} {path}: {response.status} {data[:300]!r}")
+    return orjson.loads(data)
+
+
+@contextmanager
+def server(env: dict[str, str], workers: int) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "letter.cli.main", "serve", "--port", str(port), "--no-worker",
+           "--workers", str(workers)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                raise SystemExit(f"server did not start:\n{err}")
+            time.sleep(0.2)
+        yield port, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def bootstrap(env: dict[str, str]) -> str:
+    out = subprocess.run(
+        [sys.executable, "-m", "letter.cli.main", "admin", "bootstrap", "--email",
+         "bench@example.com", "--workspace", "Bench", "--json"],
+        env=env, capture_output=True, check=True)
+    token: str = orjson.loads(out.stdout)["token"]
+    return token
+
+
+# ------------------------------------------------------------------- checks
+
+def count_rows(env: dict[str, str], data_dir: Path) -> dict[str, int]:
+    queries = {
+        "contacts": "select count(*) from contacts",
+        "contacts_with_email": "select count(*) from contacts where email is not null",
+        "contacts_linked": "select count(*) from contacts where account_id is not null",
+        "accounts": "select count(*) from accounts",
+        "events": "select count(*) from events",
+        "events_linked": "select count(*) from events where contact_id is not null",
+        "receipts": "select count(*) from message_receipts",
+    }
+    url = env.get("LETTER_DATABASE_URL")
+    if url:
+        import psycopg
+
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+            return {k: conn.execute(q).fetchone()[0] for k, q in queries.items()}  # type: ignore[index]
+    conn = sqlite3.connect(data_dir / "letter.db")
+    try:
+        return {k: conn.execute(q).fetchone()[0] for k, q in queries.items()}
+    finally:
+        conn.close()
+
+
+def verify(port: int, token: str, slug: str, env: dict[str, str], data_dir: Path, n: int
+           ) -> None:
+    accounts = (n + USERS_PER_ACCOUNT - 1) // USERS_PER_ACCOUNT
+    expected = {"contacts": n, "contacts_with_email": n, "contacts_linked": n,
+                "accounts": accounts, "events": n, "events_linked": n, "receipts": 3 * n}
+    got = count_rows(env, data_dir)
+    if got != expected:
+        raise SystemExit(f"database does not hold what was sent:\n  got {got}\n  want {expected}")
+    for i in random.sample(range(n), min(20, n)):
+        c = api(port, "GET", f"/v1/projects/{slug}/contacts/user_{i}", token)
+        ok = (c["email"] == f"user{i}@example.com" and c["traits"]["name"] == f"User {i}"
+              and c["account"]["external_id"] == f"acct_{i // USERS_PER_ACCOUNT}"
+              and [e["properties"]["i"] for e in c["recent_events"]] == [i])
+        if not ok:
+            raise SystemExit(f"contact user_{i} is not what was sent: {c}")
+
+
+# --------------------------------------------------------------------- main
+
+def create_pg_database(base: str) -> tuple[str, Callable[[], None]]:
+    import psycopg
+
+    name = f"letter_bench_{uuid.uuid4().hex[:10]}"
+    admin_url = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    head, _, _ = admin_url.rpartition("/")
+    url = f"{head}/{name}"
+
+    def drop() -> None:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return url, drop
+
+
+def run(db: str, args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="letter-bench-") as tmp:
+        data_dir = Path(tmp) / "data"
+        env = {**os.environ, "LETTER_DATA_DIR": str(data_dir),
+               "LETTER_INGEST_RATE_LIMIT": "100000000/minute",
+               "LETTER_RATE_LIMIT": "100000000/minute"}
+        env.pop("LETTER_DATABASE_URL", None)
+        drop: Callable[[], None] = lambda: None  # noqa: E731
+        if db == "postgresql":
+            url, drop = create_pg_database(args.pg_url)
+            env["LETTER_DATABASE_URL"] = url
+        try:
+            token = bootstrap(env)
+            with server(env, args.workers) as (port, proc):
+                slug = api(port, "POST", "/v1/projects", token, {"name": "Bench"})["slug"]
+                key = api(port, "POST", f"/v1/projects/{slug}/keys", token, {})["key"]
+                peak = [0.0]
+                stop = threading.Event()
+
+                def sample() -> None:
+                    while not stop.is_set():
+                        peak[0] = max(peak[0], rss_mb(proc.pid))
+                        stop.wait(0.5)
+
+                sampler = threading.Thread(target=sample, daemon=True)
+                sampler.start()
+                spy = None
+                if args.profile:
+                    # Collapsed stacks of the server for the whole run (py-spy, optional).
+                    spy = subprocess.Popen(
+                        ["py-spy", "record", "-p", str(proc.pid), "--subprocesses", "-r", "200",
+                         "-f", "raw", "-o", f"{args.profile}-{db}.txt"],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    time.sleep(1)
+                n = args.contacts
+                c_time, c_items, c_lat = run_phase(port, key, n, args.clients, contact_batches)
+                e_time, e_items, e_lat = run_phase(port, key, n, args.clients, event_batches)
+                stop.set()
+                sampler.join()
+                if spy is not None:
+                    spy.send_signal(2)
+                    spy.wait(timeout=60)
+                verify(port, token, slug, env, data_dir, n)
+        finally:
+            drop()
+    print(f"\n== {db} ({args.workers} server process(es), {args.clients} client processes, "
+          f"batches of {BATCH}) ==")
+    print(f"contacts: {n:,} (identify + group, {c_items:,} items) in {c_time:.2f} s "
+          f"-> {n / c_time:,.0f} contacts/s; batch latency p50 {pct(c_lat, 0.5):.1f} ms, "
+          f"p99 {pct(c_lat, 0.99):.1f} ms")
+    print(f"events:   {n:,} (track, {e_items:,} items) in {e_time:.2f} s "
+          f"-> {n / e_time:,.0f} events/s; batch latency p50 {pct(e_lat, 0.5):.1f} ms, "
+          f"p99 {pct(e_lat, 0.99):.1f} ms")
+    print(f"server peak RSS: {peak[0]:.0f} MB; verified: counts, links and 20 sampled contacts")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=4, help="client processes")
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--profile", metavar="PREFIX",
+                        help="record the server with py-spy into PREFIX-<db>.txt")
+    parser.add_argument("--pg-url", default=os.environ.get(
+        "LETTER_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    for db in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
+        run(db, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Contacts and suppressions of a project (Management API, PAT auth)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from letter.api.deps import ProjectDep, SessionDep
+from letter.api.pagination import PageDep
+from letter.api.schemas import Page
+from letter.contacts import service
+from letter.contacts.schemas import (
+    ContactAccountOut,
+    ContactDetailOut,
+    ContactOut,
+    EventOut,
+    SuppressionCreate,
+    SuppressionOut,
+)
+
+router = APIRouter(prefix="/v1/projects/{slug}", tags=["contacts"])
+
+ExternalId = Annotated[str, Path(min_length=1, max_length=255)]
+EmailPath = Annotated[str, Path(min_length=1, max_length=320)]
+
+
+@router.get("/contacts", response_model=Page[ContactOut])
+def list_contacts(project: ProjectDep, session: SessionDep, page: PageDep) -> Page[ContactOut]:
+    result = service.list_contacts(session, project.id, page)
+    return Page(
+        data=[ContactOut.model_validate(c) for c in result.items], next_cursor=result.next_cursor
+    )
+
+
+@router.get("/contacts/{external_id}", response_model=ContactDetailOut)
+def get_contact(external_id: ExternalId, project: ProjectDep, session: SessionDep
+                ) -> ContactDetailOut:
+    detail = service.contact_detail(session, project.id, external_id)
+    c = detail.contact
+    return ContactDetailOut(
+        id=c.id, external_id=c.external_id, email=c.email, traits=c.traits,
+        timezone=c.timezone, unsubscribed_at=c.unsubscribed_at,
+        unsubscribe_reason=c.unsubscribe_reason, created_at=c.created_at,
+        updated_at=c.updated_at,
+        account=ContactAccountOut.model_validate(detail.account) if detail.account else None,
+        recent_events=[EventOut.model_validate(e) for e in detail.recent_events],
+    )
+
+
+@router.post("/contacts/{external_id}/suppress", status_code=204)
+def suppress_contact(external_id: ExternalId, project: ProjectDep, session: SessionDep
+                     ) -> Response:
+    service.suppress_contact(session, project.id, external_id)
+    return Response(status_code=204)
+
+
+@router.post("/contacts/{external_id}/resubscribe", status_code=204)
+def resubscribe_contact(external_id: ExternalId, project: ProjectDep, session: SessionDep
+                        ) -> Response:
+    service.resubscribe_contact(session, project.id, external_id)
+    return Response(status_code=204)
+
+
+@router.get("/suppressions", response_model=Page[SuppressionOut])
+def list_suppressions(project: ProjectDep, session: SessionDep, page: PageDep
+                      ) -> Page[SuppressionOut]:
+    result = service.list_suppressions(session, project.id, page)
+    return Page(
+        data=[SuppressionOut.model_validate(c) for c in result.items],
+        next_cursor=result.next_cursor,
+    )
+
+
+@router.post("/suppressions", status_code=201, response_model=SuppressionOut)
+def create_suppression(body: SuppressionCreate, project: ProjectDep, session: SessionDep
+                       ) -> SuppressionOut:
+    return SuppressionOut.model_validate(service.suppress_email(session, project.id, body.email))
+
+
+@router.delete("/suppressions/{email}", status_code=204)
+def delete_suppression(email: EmailPath, project: ProjectDep, session: SessionDep) -> Response:
+    service.resubscribe_email(session, project.id, email)
+    return Response(status_code=204)

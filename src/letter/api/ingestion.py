@@ -1,0 +1,96 @@
+"""The Ingestion API: ``/v1/identify``, ``/v1/track``, ``/v1/group``, ``/v1/batch``.
+
+Authenticated by a project key (``Bearer lt_live_…`` or HTTP Basic with the
+key as user name) and rate-limited per key. Bodies are decoded with orjson
+and answered with orjson: this is the hot path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from letter.api.errors import JSONBytes
+from letter.errors import Invalid
+from letter.ingestion import service
+from letter.ingestion.schemas import (
+    BatchBody,
+    BatchResultOut,
+    GroupCall,
+    IdentifyCall,
+    TrackCall,
+)
+from letter.projects.models import Project
+from letter.runtime import Runtime
+
+router = APIRouter(prefix="/v1", tags=["ingestion"])
+
+
+def _authenticated(request: Request, session: Session, runtime: Runtime) -> Project:
+    raw = service.credential_from_header(request.headers.get("authorization"))
+    key, project = service.authenticate(session, raw)
+    request.state.rate_limit = runtime.limiter.hit("ingest", str(key.id))
+    return project
+
+
+def _documented(model: type[BaseModel]) -> dict[str, Any]:
+    schema = {"application/json": {"schema": model.model_json_schema()}}
+    return {"requestBody": {"required": True, "content": schema}}
+
+
+def _decode(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise Invalid("Malformed JSON body.") from exc
+
+
+def _handle(request: Request, session: Session, runtime: Runtime, kind: str, body: bytes
+            ) -> JSONBytes:
+    """Authenticate, then apply: one worker-thread hop for the whole call."""
+    project = _authenticated(request, session, runtime)
+    params = request.query_params
+    skip = params.get("skip_triggers") or params.get("skipTriggers")
+    if kind == "batch":
+        result = service.ingest_batch(session, project, _decode(body), skip)
+    else:
+        result = service.ingest_one(session, project, kind, _decode(body), skip)
+    return JSONBytes(result.as_json())
+
+
+async def _serve(request: Request, kind: str) -> JSONBytes:
+    # The session and runtime are read here rather than through dependencies:
+    # FastAPI runs sync dependencies on worker threads, two extra hops a call.
+    session: Session = request.state.session
+    runtime: Runtime = request.app.state.runtime
+    body = await request.body()
+    return await run_in_threadpool(_handle, request, session, runtime, kind, body)
+
+
+@router.post("/batch", response_model=BatchResultOut, openapi_extra=_documented(BatchBody))
+async def batch(request: Request) -> JSONBytes:
+    """Up to 1,000 calls at once; each bad item is reported by index, the rest apply."""
+    return await _serve(request, "batch")
+
+
+@router.post("/identify", response_model=BatchResultOut, openapi_extra=_documented(IdentifyCall))
+async def identify(request: Request) -> JSONBytes:
+    """Create or update a contact: deep-merges traits, sets email and timezone."""
+    return await _serve(request, "identify")
+
+
+@router.post("/track", response_model=BatchResultOut, openapi_extra=_documented(TrackCall))
+async def track(request: Request) -> JSONBytes:
+    """Record an event for a user (stored unlinked until the user is identified)."""
+    return await _serve(request, "track")
+
+
+@router.post("/group", response_model=BatchResultOut, openapi_extra=_documented(GroupCall))
+async def group(request: Request) -> JSONBytes:
+    """Create or update an account and link the user's contact if it exists."""
+    return await _serve(request, "group")

@@ -1,0 +1,369 @@
+"""Apply a list of validated items to the database with set-based SQL.
+
+The items are walked in order in memory, so the outcome is exactly that of
+applying them one by one, but the database sees a handful of statements per
+batch whatever its size: one upsert of message receipts, one select of the
+accounts and one of the contacts involved (row-locked on PostgreSQL so deep
+merges are atomic), bulk inserts of what is new, bulk updates of what changed,
+one update linking earlier events to contacts created now, one insert of the
+events.
+
+A new contact or account raced in by a concurrent request surfaces as an
+insert that did not happen (``ON CONFLICT DO NOTHING``); ``Race`` is raised
+and the caller re-runs the batch, which then merges into the committed row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ARRAY, String, Table, bindparam, func, select, true, update
+from sqlalchemy.orm import Session
+
+from letter.contacts.models import Account, Contact, Event, MessageReceipt
+from letter.ids import uuid7
+from letter.ingestion import hooks
+from letter.ingestion.bulk import BulkWriter
+from letter.ingestion.merge import deep_merge
+from letter.ingestion.parse import Item
+from letter.projects.models import Project
+
+__all__ = ["RECEIPT_RETENTION", "Outcome", "Race", "apply_items"]
+
+RECEIPT_RETENTION = timedelta(days=30)
+
+contacts_t: Table = Contact.__table__  # type: ignore[assignment]
+accounts_t: Table = Account.__table__  # type: ignore[assignment]
+events_t: Table = Event.__table__  # type: ignore[assignment]
+receipts_t: Table = MessageReceipt.__table__  # type: ignore[assignment]
+
+
+# Stands in for the created_at of a row loaded without it (never written back).
+_NEVER = datetime.min
+
+
+class Race(Exception):
+    """A concurrent request created a row this batch meant to create."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    accepted: int
+    duplicates: int
+
+
+@dataclass(slots=True)
+class _Row:
+    """The in-memory state of one contact or account while a batch is walked."""
+
+    id: uuid.UUID
+    external_id: str
+    traits: dict[str, Any]
+    new: bool
+    created_at: datetime
+    email: str | None = None
+    timezone: str | None = None
+    name: str | None = None
+    account_id: uuid.UUID | None = None
+    dirty: bool = False
+
+
+def _locks(session: Session) -> bool:
+    # SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs row locks.
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def claim_receipts(
+    writer: BulkWriter, project_id: uuid.UUID, items: list[Item], now: datetime
+) -> tuple[list[Item], int]:
+    """Drop items whose ``message_id`` was seen within the retention window
+    (in the database or earlier in this batch); record the others."""
+    fresh: list[Item] = []
+    by_id: dict[str, Item] = {}
+    duplicates = 0
+    for item in items:
+        if item.message_id is None:
+            fresh.append(item)
+        elif item.message_id in by_id:
+            duplicates += 1
+        else:
+            by_id[item.message_id] = item
+    if not by_id:
+        return fresh, duplicates
+    pid, at = writer.uuid(project_id), writer.instant(now)
+    # Sorted, so concurrent batches take the unique-index locks in the same order.
+    rows = [(pid, m, at) for m in sorted(by_id)]
+    # A receipt past retention that the pruner has not removed yet counts as new.
+    claimed = writer.insert(
+        "message_receipts",
+        ("project_id", "message_id", "received_at"),
+        rows,
+        " ON CONFLICT (project_id, message_id) DO UPDATE SET received_at = excluded.received_at"
+        f" WHERE message_receipts.received_at < {writer.mark} RETURNING message_id",
+        (writer.instant(now - RECEIPT_RETENTION),),
+    )
+    duplicates += len(by_id) - len(claimed)
+    fresh += [by_id[m] for (m,) in claimed]
+    fresh.sort(key=lambda item: item.index)
+    return fresh, duplicates
+
+
+def _load(
+    session: Session,
+    table: Table,
+    project_id: uuid.UUID,
+    external_ids: set[str],
+    *,
+    lock: bool,
+    full: bool,
+) -> dict[str, _Row]:
+    """The stored rows for ``external_ids``; without ``full`` only what a
+    track needs (ids and the account), which skips decoding the traits."""
+    if not external_ids:
+        return {}
+    c = table.c
+    if table is contacts_t:
+        extra = (c.account_id, c.email, c.timezone) if full else (c.account_id,)
+    else:
+        extra = (c.name,)
+    columns = (c.id, c.external_id, *((c.traits, c.created_at) if full else ()), *extra)
+    stmt: Any
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = _lookup_each(table, columns, project_id, external_ids, lock)
+    else:
+        # SQLite picks the (project_id, external_id) index for IN on its own.
+        stmt = select(*columns).where(c.project_id == project_id, c.external_id.in_(external_ids))
+    found: dict[str, _Row] = {}
+    for row in session.execute(stmt):
+        state = _Row(row.id, row.external_id, (row.traits or {}) if full else {}, False,
+                     row.created_at if full else _NEVER)
+        if table is contacts_t:
+            state.account_id = row.account_id
+            if full:
+                state.email, state.timezone = row.email, row.timezone
+        else:
+            state.name = row.name
+        found[row.external_id] = state
+    return found
+
+
+def _lookup_each(
+    table: Table, columns: tuple[Any, ...], project_id: uuid.UUID, external_ids: set[str],
+    lock: bool,
+) -> Any:
+    """One index probe per id on PostgreSQL: ``unnest(ids)`` joined LATERAL.
+
+    A plain ``IN`` or join lets the planner scan every row of the project
+    when the table has no statistics yet (a fresh project being imported),
+    which makes each batch cost as much as the table is big; a parameterised
+    probe on the ``(project_id, external_id)`` unique index cannot be
+    outguessed. Rows are locked in external-id order, the same order for
+    every batch, so concurrent batches do not deadlock.
+    """
+    c = table.c
+    wanted = func.unnest(
+        bindparam("external_ids", sorted(external_ids), type_=ARRAY(String))
+    ).table_valued("external_id", with_ordinality="n").render_derived()
+    probe = select(*columns).where(
+        c.project_id == project_id, c.external_id == wanted.c.external_id
+    )
+    if lock:
+        probe = probe.with_for_update()
+    found = probe.lateral()
+    return select(*found.c).select_from(wanted).join(found, true()).order_by(wanted.c.n)
+
+
+def _merge_traits(state: _Row, incoming: dict[str, Any]) -> None:
+    if incoming:
+        merged = deep_merge(state.traits, incoming)
+        if merged != state.traits:
+            state.traits = merged
+            state.dirty = True
+
+
+def _walk(
+    items: list[Item],
+    contacts: dict[str, _Row],
+    accounts: dict[str, _Row],
+    project_id: uuid.UUID,
+    now: datetime,
+    skip_triggers: bool,
+) -> list[dict[str, Any]]:
+    """Apply the items in order to the in-memory rows; returns the event rows."""
+    events: list[dict[str, Any]] = []
+    for item in items:
+        user = item.user_id
+        if item.kind == "track":
+            assert user is not None and item.event is not None
+            contact = contacts.get(user)
+            events.append({
+                "id": uuid7(),
+                "project_id": project_id,
+                "name": item.event,
+                "properties": item.properties,
+                "contact_id": contact.id if contact else None,
+                "account_id": contact.account_id if contact else None,
+                "external_user_id": user,
+                "occurred_at": item.timestamp or now,
+                "skip_triggers": skip_triggers,
+                "created_at": now,
+            })
+        elif item.kind == "identify":
+            assert user is not None
+            contact = contacts.get(user)
+            if contact is None:
+                contact = _Row(uuid7(), user, {}, True, item.timestamp or now, dirty=True)
+                contacts[user] = contact
+            _merge_traits(contact, item.traits)
+            if item.email is not None and item.email != contact.email:
+                contact.email, contact.dirty = item.email, True
+            if item.timezone is not None and item.timezone != contact.timezone:
+                contact.timezone, contact.dirty = item.timezone, True
+        else:
+            assert item.account_id is not None
+            account = accounts.get(item.account_id)
+            if account is None:
+                account = _Row(uuid7(), item.account_id, {}, True, now, dirty=True)
+                accounts[item.account_id] = account
+            _merge_traits(account, item.traits)
+            if item.name is not None and item.name != account.name:
+                account.name, account.dirty = item.name, True
+            contact = contacts.get(user) if user is not None else None
+            if contact is not None and contact.account_id != account.id:
+                contact.account_id, contact.dirty = account.id, True
+    # A track before the identify that created its contact is linked, as a
+    # later identify links any earlier event of that user.
+    for event in events:
+        if event["contact_id"] is None:
+            created = contacts.get(event["external_user_id"])
+            if created is not None:
+                event["contact_id"] = created.id
+    return events
+
+
+def _write_rows(
+    session: Session,
+    writer: BulkWriter,
+    table: Table,
+    project_id: uuid.UUID,
+    rows: dict[str, _Row],
+    now: datetime,
+) -> list[_Row]:
+    """Insert the new rows and update the changed ones; returns the inserted."""
+    new = sorted((r for r in rows.values() if r.new), key=lambda r: r.external_id)
+    changed = [r for r in rows.values() if r.dirty and not r.new]
+    is_contact = table is contacts_t
+    if new:
+        w, pid, at = writer, writer.uuid(project_id), writer.instant(now)
+        columns = ["id", "project_id", "external_id", "traits", "created_at", "updated_at"]
+        columns += ["email", "timezone", "account_id"] if is_contact else ["name"]
+        values = [
+            (w.uuid(r.id), pid, r.external_id, w.json(r.traits), w.instant(r.created_at), at,
+             *((r.email, r.timezone, w.uuid(r.account_id)) if is_contact else (r.name,)))
+            for r in new
+        ]
+        inserted = writer.insert(
+            table.name,
+            columns,
+            values,
+            " ON CONFLICT (project_id, external_id) DO NOTHING RETURNING external_id",
+        )
+        if len(inserted) != len(new):
+            raise Race(table.name)
+    if changed:
+        model: Any = Contact if is_contact else Account
+        updates = []
+        for r in changed:
+            row: dict[str, Any] = {"id": r.id, "traits": r.traits, "updated_at": now}
+            if is_contact:
+                row.update(email=r.email, timezone=r.timezone, account_id=r.account_id)
+            else:
+                row["name"] = r.name
+            updates.append(row)
+        session.execute(update(model), updates)
+    return new
+
+
+EVENT_COLUMNS = (
+    "id", "project_id", "name", "properties", "contact_id", "account_id",
+    "external_user_id", "occurred_at", "skip_triggers", "created_at",
+)
+
+
+def _insert_events(writer: BulkWriter, events: list[dict[str, Any]]) -> None:
+    w = writer
+    values = [
+        (w.uuid(e["id"]), w.uuid(e["project_id"]), e["name"], w.json(e["properties"]),
+         w.uuid(e["contact_id"]), w.uuid(e["account_id"]), e["external_user_id"],
+         w.instant(e["occurred_at"]), e["skip_triggers"], w.instant(e["created_at"]))
+        for e in events
+    ]
+    writer.insert("events", EVENT_COLUMNS, values)
+
+
+def _link_earlier_events(session: Session, project_id: uuid.UUID, created: list[_Row]) -> None:
+    if not created:
+        return
+    by_user = (
+        select(contacts_t.c.id)
+        .where(
+            contacts_t.c.project_id == events_t.c.project_id,
+            contacts_t.c.external_id == events_t.c.external_user_id,
+        )
+        .scalar_subquery()
+    )
+    session.execute(
+        update(events_t)
+        .where(
+            events_t.c.project_id == project_id,
+            events_t.c.contact_id.is_(None),
+            events_t.c.external_user_id.in_([c.external_id for c in created]),
+        )
+        .values(contact_id=by_user)
+    )
+
+
+def apply_items(
+    session: Session, project: Project, items: list[Item], *, skip_triggers: bool, now: datetime
+) -> Outcome:
+    """Apply validated items in order; duplicates (by message_id) are skipped."""
+    writer = BulkWriter(session)
+    fresh, duplicates = claim_receipts(writer, project.id, items, now)
+    account_ids = {i.account_id for i in fresh if i.kind == "group" and i.account_id}
+    user_ids = {i.user_id for i in fresh if i.user_id is not None}
+    full = any(i.kind != "track" for i in fresh)
+    lock = full and _locks(session)
+    accounts = _load(session, accounts_t, project.id, account_ids, lock=lock, full=True)
+    contacts = _load(session, contacts_t, project.id, user_ids, lock=lock, full=full)
+    events = _walk(fresh, contacts, accounts, project.id, now, skip_triggers)
+    _write_rows(session, writer, accounts_t, project.id, accounts, now)
+    created = _write_rows(session, writer, contacts_t, project.id, contacts, now)
+    _link_earlier_events(session, project.id, created)
+    if events:
+        _insert_events(writer, events)
+    if hooks.active():
+        _notify(session, project, created, events, skip_triggers)
+    return Outcome(accepted=len(fresh), duplicates=duplicates)
+
+
+def _notify(
+    session: Session,
+    project: Project,
+    created: list[_Row],
+    events: list[dict[str, Any]],
+    skip_triggers: bool,
+) -> None:
+    for c in created:
+        contact = hooks.IngestedContact(
+            c.id, c.external_id, c.email, c.traits, c.timezone, c.account_id, c.created_at
+        )
+        hooks.contact_created(session, project, contact, skip_triggers)
+    for e in events:
+        event = hooks.IngestedEvent(
+            e["id"], e["name"], e["properties"], e["contact_id"], e["account_id"],
+            e["external_user_id"], e["occurred_at"], e["created_at"],
+        )
+        hooks.event_inserted(session, project, event, skip_triggers)

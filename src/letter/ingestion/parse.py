@@ -1,0 +1,236 @@
+"""Turn raw ingestion payloads into validated ``Item``s, one item at a time.
+
+The wire format is snake_case; the camelCase spellings Segment-style SDKs send
+(``userId``, ``groupId``/``accountId``, ``messageId``) are accepted too, and
+fields Letter does not use (``sentAt``, ``context``, ``integrations``…) are
+ignored. A bad item raises ``ItemRejected``; in a batch it is reported by index
+and the other items still apply.
+
+This runs for every item on the hot path, so it is plain code over the dicts
+orjson produced rather than a model per item.
+
+>>> item = parse_item({"type": "track", "userId": "u1", "event": "Signed Up"}, 0)
+>>> (item.kind, item.user_id, item.event)
+('track', 'u1', 'Signed Up')
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import available_timezones
+
+import orjson
+from email_validator import EmailNotValidError, validate_email
+
+__all__ = [
+    "KINDS",
+    "MAX_BATCH_ITEMS",
+    "MAX_MESSAGE_BYTES",
+    "Item",
+    "ItemRejected",
+    "parse_item",
+    "valid_email",
+]
+
+KINDS = frozenset({"identify", "track", "group"})
+MAX_ID_LENGTH = 255
+MAX_MESSAGE_BYTES = 32 * 1024
+MAX_BATCH_ITEMS = 1000
+
+
+class ItemRejected(Exception):
+    """One item is invalid; ``code`` is the spec's error code for it."""
+
+    def __init__(self, message: str, code: str = "bad_request") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass(slots=True)
+class Item:
+    """One validated identify, track or group call."""
+
+    index: int
+    kind: str
+    user_id: str | None
+    message_id: str | None = None
+    timestamp: datetime | None = None
+    email: str | None = None
+    timezone: str | None = None
+    traits: dict[str, Any] = field(default_factory=dict)
+    event: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+    account_id: str | None = None
+    name: str | None = None
+
+
+def _first(raw: dict[str, Any], *names: str) -> Any:
+    for name in names:
+        value = raw.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def _identifier(value: Any, what: str, required: bool = True) -> str | None:
+    if value is None:
+        if required:
+            raise ItemRejected(f"{what}: field required")
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value:
+        raise ItemRejected(f"{what}: must be a non-empty string")
+    if len(value) > MAX_ID_LENGTH:
+        raise ItemRejected(f"{what}: must be at most {MAX_ID_LENGTH} characters")
+    return value
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ItemRejected(f"{what}: must be a JSON object")
+    return value
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ItemRejected("timestamp: must be an ISO 8601 string")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ItemRejected(f'timestamp: "{value[:64]}" is not an ISO 8601 instant') from exc
+    # An instant without an offset is read as UTC, as most SDKs mean it.
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones()) | {"UTC"}
+
+
+def _timezone(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in _zones():
+        raise ItemRejected(f'timezone: "{str(value)[:64]}" is not an IANA time zone name')
+    return value
+
+
+# A plain ASCII dot-atom local part (RFC 5322 atext), which email-validator
+# accepts unchanged; anything else takes the full path.
+_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+MAX_EMAIL_LENGTH = 254
+MAX_LOCAL_LENGTH = 64
+
+
+def _full_email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ItemRejected(f'email: "{value[:320]}" is not a valid address ({exc})') from exc
+
+
+@lru_cache(maxsize=4096)
+def _domain(domain: str) -> str:
+    """The normalised domain, checked once per domain by email-validator."""
+    return _full_email(f"x@{domain}").partition("@")[2]
+
+
+def valid_email(value: str) -> str:
+    """The normalised form of ``value``, or ``ItemRejected`` (syntax only, no DNS).
+
+    Checked by email-validator; since most of its cost is the domain (IDNA
+    rules), the common plain address checks its domain once and caches it.
+
+    >>> valid_email("Alice@Example.COM")
+    'Alice@example.com'
+    """
+    local, at, domain = value.rpartition("@")
+    if (at and len(local) <= MAX_LOCAL_LENGTH and _PLAIN_LOCAL.fullmatch(local)
+            and domain.isascii()):
+        try:
+            normalised = f"{local}@{_domain(domain)}"
+        except ItemRejected:
+            return _full_email(value)  # for the message naming the whole address
+        if len(normalised) <= MAX_EMAIL_LENGTH:
+            return normalised
+    return _full_email(value)
+
+
+def _email(raw: dict[str, Any], traits: dict[str, Any]) -> str | None:
+    value = raw.get("email")
+    if value is None:
+        value = traits.get("email")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ItemRejected("email: must be a string")
+    return valid_email(value)
+
+
+def _identify(item: Item, raw: dict[str, Any]) -> None:
+    item.traits = _object(raw.get("traits"), "traits")
+    item.email = _email(raw, item.traits)
+    context = raw.get("context")
+    zone = raw.get("timezone")
+    if zone is None and isinstance(context, dict):
+        zone = context.get("timezone")
+    item.timezone = _timezone(zone)
+
+
+def _track(item: Item, raw: dict[str, Any]) -> None:
+    item.event = _identifier(raw.get("event"), "event")
+    item.properties = _object(raw.get("properties"), "properties")
+
+
+def _group(item: Item, raw: dict[str, Any]) -> None:
+    item.account_id = _identifier(
+        _first(raw, "account_id", "accountId", "group_id", "groupId"), "account_id"
+    )
+    item.traits = _object(raw.get("traits"), "traits")
+    name = raw.get("name")
+    if name is None:
+        # Segment's group() carries the name as a trait.
+        name = item.traits.get("name")
+    if name is not None and (not isinstance(name, str) or len(name) > MAX_ID_LENGTH):
+        raise ItemRejected(f"name: must be a string of at most {MAX_ID_LENGTH} characters")
+    item.name = name
+
+
+_BY_KIND = {"identify": _identify, "track": _track, "group": _group}
+
+
+def parse_item(raw: Any, index: int, kind: str | None = None) -> Item:
+    """Validate one call (at most 32 KB as JSON). ``kind`` is fixed by
+    single-call endpoints; in a batch each item names its own ``type``."""
+    if not isinstance(raw, dict):
+        raise ItemRejected("item: must be a JSON object")
+    declared = raw.get("type")
+    if kind is None:
+        if declared not in KINDS:
+            raise ItemRejected(f'type: must be one of identify, track, group, not "{declared}"')
+        kind = declared
+    elif declared is not None and declared != kind:
+        raise ItemRejected(f'type: "{declared}" sent to the {kind} endpoint')
+    if len(orjson.dumps(raw)) > MAX_MESSAGE_BYTES:
+        raise ItemRejected(
+            f"item: a message is at most {MAX_MESSAGE_BYTES} bytes", code="payload_too_large"
+        )
+    item = Item(
+        index=index,
+        kind=kind,
+        user_id=_identifier(_first(raw, "user_id", "userId"), "user_id", kind != "group"),
+        message_id=_identifier(_first(raw, "message_id", "messageId"), "message_id", False),
+        timestamp=_timestamp(raw.get("timestamp")),
+    )
+    _BY_KIND[kind](item, raw)
+    return item
