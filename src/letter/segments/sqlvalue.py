@@ -1,0 +1,297 @@
+"""SQL for one addressed value (a JSON trait or a contact column), per dialect.
+
+Each class answers the positive questions of FilterSpec (``eq``, ``contains``,
+``ordered``, ``present``) as a boolean SQL expression that is never NULL, with
+exactly the rules of ``values.py``. The compiler negates them for neq,
+not_contains and not_exists, so a missing value matches only those.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Integer,
+    Numeric,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql.elements import ColumnElement
+
+from letter.segments.values import INSTANT_PATTERN, NUMBER_PATTERN, FilterValue, instant_key
+
+__all__ = ["PgJson", "SqliteJson", "TextValue", "Value"]
+
+Expr = ColumnElement[Any]
+_ZONE = r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+_OPS = {"gt": "__gt__", "gte": "__ge__", "lt": "__lt__", "lte": "__le__"}
+
+
+def _compare(left: Any, op: str, right: Any) -> Expr:
+    result: Expr = getattr(left, _OPS[op])(right)
+    return result
+
+
+def _glob(text: Expr, pattern: str) -> Expr:
+    return text.op("GLOB", return_type=Boolean)(pattern)
+
+
+def _never_null(expr: Expr) -> Expr:
+    return func.coalesce(expr, false())
+
+
+class Value:
+    """The questions a filter asks of a value; subclasses supply the SQL pieces."""
+
+    dialect: str
+
+    def present(self) -> Expr:
+        raise NotImplementedError
+
+    def eq(self, wanted: FilterValue) -> Expr:
+        raise NotImplementedError
+
+    def contains(self, wanted: FilterValue) -> Expr:
+        raise NotImplementedError
+
+    # pieces for ordering: string form, is-number, number, instant (all NULL when n/a)
+    def string_form(self) -> Expr:
+        raise NotImplementedError
+
+    def is_number(self) -> Expr:
+        raise NotImplementedError
+
+    def number(self) -> Expr:
+        raise NotImplementedError
+
+    def instant(self) -> Expr:
+        raise NotImplementedError
+
+    def ordered(self, op: str, wanted: FilterValue) -> Expr:
+        """gt/gte/lt/lte: as numbers, else as instants, else as strings."""
+        text = self.string_form()
+        if self.dialect == "postgresql":
+            text = text.collate("C")  # code-point order, like Python and SQLite
+        by_text = _compare(text, op, literal(wanted.text, String()))
+        if wanted.number is not None:
+            expr = case((self.is_number(), _compare(self.number(), op, self.bind_number(
+                wanted.number))), else_=by_text)
+        elif wanted.instant is not None:
+            inst = self.instant()
+            expr = case(
+                (self.is_number(), by_text),
+                (inst.is_not(None), _compare(inst, op, self.bind_instant(wanted.instant))),
+                else_=by_text,
+            )
+        else:
+            expr = by_text
+        return _never_null(expr)
+
+    def bind_number(self, number: Decimal) -> Expr:
+        if self.dialect == "postgresql":
+            return literal(number, Numeric())
+        if number == number.to_integral_value() and abs(number) < 2**63:
+            return literal(int(number), Integer())
+        return literal(float(number))
+
+    def bind_instant(self, at: datetime) -> Expr:
+        if self.dialect == "postgresql":
+            return literal(at, DateTime())
+        return literal(instant_key(at), String())
+
+    # text helpers shared by columns and JSON strings
+    def text_is_number(self, text: Expr) -> Expr:
+        if self.dialect == "postgresql":
+            return text.op("~")(f"^{NUMBER_PATTERN}$")
+        # only number characters, then JSON decides the grammar; exponent <= 3 digits
+        return and_(not_(_glob(text, "*[^0-9eE.+-]*")), func.json_valid(text) == 1,
+                    not_(_glob(text, "*[eE]*[0-9][0-9][0-9][0-9]*")))
+
+    def text_number(self, text: Expr) -> Expr:
+        return cast(text, Numeric())
+
+    def text_instant(self, text: Expr) -> Expr:
+        if self.dialect != "postgresql":
+            return func.letter_instant(text)
+        month_end = (cast(func.substr(text, 1, 7).concat("-01"), DateTime())
+                     + literal_column("interval '1 month'") - literal_column("interval '1 day'"))
+        valid_day = cast(func.substr(text, 9, 2), Integer()) <= func.extract("day", month_end)
+        parsed = case(
+            (text.op("~")(_ZONE), func.timezone("UTC", cast(text, DateTime(timezone=True)))),
+            else_=cast(text, DateTime()),
+        )
+        return case((and_(text.op("~")(f"^{INSTANT_PATTERN}$"),
+                          func.substr(text, 1, 4) != "0000"),
+                     case((valid_day, func.date_trunc("milliseconds", parsed))))).label(None)
+
+
+class TextValue(Value):
+    """A nullable text column (email, external_id) or a text expression (created_at)."""
+
+    def __init__(self, text: Expr, dialect: str) -> None:
+        self.text, self.dialect = text, dialect
+
+    def present(self) -> Expr:
+        return self.text.is_not(None)
+
+    def eq(self, wanted: FilterValue) -> Expr:
+        return _never_null(self.text == wanted.text)
+
+    def contains(self, wanted: FilterValue) -> Expr:
+        fn = func.strpos if self.dialect == "postgresql" else func.instr
+        return _never_null(fn(self.text, wanted.text) > 0)
+
+    def string_form(self) -> Expr:
+        return self.text
+
+    def is_number(self) -> Expr:
+        return _never_null(self.text_is_number(self.text))
+
+    def number(self) -> Expr:
+        return case((self.is_number(), self.text_number(self.text)))
+
+    def instant(self) -> Expr:
+        return self.text_instant(self.text)
+
+
+class PgJson(Value):
+    """``parent -> key`` in a jsonb document on PostgreSQL."""
+
+    dialect = "postgresql"
+
+    def __init__(self, document: Expr, keys: list[str]) -> None:
+        parent = type_coerce(document, JSONB)
+        for key in keys[:-1]:
+            parent = parent.op("->", return_type=JSONB)(literal(key, String()))
+        key = literal(keys[-1], String())
+        self.json = parent.op("->", return_type=JSONB)(key)
+        self.text = parent.op("->>", return_type=String)(key)
+        self.type = func.jsonb_typeof(self.json)
+
+    def present(self) -> Expr:
+        return _never_null(self.type != "null")
+
+    def _scalar_eq(self, typ: Expr, text: Expr, json: Expr, wanted: FilterValue) -> Expr:
+        options = [and_(typ == "string", text == wanted.text)]
+        if wanted.text in ("true", "false"):
+            options.append(and_(typ == "boolean", text == wanted.text))
+        exact = wanted.exact_number
+        if exact is not None:
+            options.append(and_(typ == "number", cast(json, Numeric()) == literal(exact, Numeric())))
+        return or_(*options)
+
+    def eq(self, wanted: FilterValue) -> Expr:
+        return _never_null(self._scalar_eq(self.type, self.text, self.json, wanted))
+
+    def contains(self, wanted: FilterValue) -> Expr:
+        items = func.jsonb_array_elements(self.json).table_valued("value").alias("item")
+        item = type_coerce(items.c.value, JSONB)
+        item_text = item.op("#>>", return_type=String)(literal_column("'{}'"))
+        in_array = exists(select(literal(1)).select_from(items).where(
+            self._scalar_eq(func.jsonb_typeof(item), item_text, item, wanted)))
+        text = self.string_form()
+        return _never_null(case(
+            (self.type == "array", in_array),
+            (self.type.in_(("string", "number", "boolean")), func.strpos(text, wanted.text) > 0),
+            else_=false(),
+        ))
+
+    def string_form(self) -> Expr:
+        return case(
+            (self.type.in_(("string", "boolean")), self.text),
+            (self.type == "number", cast(func.trim_scale(cast(self.json, Numeric())), String())),
+        )
+
+    def is_number(self) -> Expr:
+        return _never_null(or_(self.type == "number",
+                               and_(self.type == "string", self.text_is_number(self.text))))
+
+    def number(self) -> Expr:
+        return case(
+            (self.type == "number", cast(self.json, Numeric())),
+            (and_(self.type == "string", self.text_is_number(self.text)),
+             cast(self.text, Numeric())),
+        )
+
+    def instant(self) -> Expr:
+        return case((self.type == "string", self.text_instant(self.text)))
+
+
+class SqliteJson(Value):
+    """``json_extract(document, '$."a"."b"')`` on SQLite."""
+
+    dialect = "sqlite"
+
+    def __init__(self, document: Expr, keys: list[str]) -> None:
+        self.document = document
+        self.path = "$" + "".join(f'."{key}"' for key in keys)
+        self.type = func.json_type(document, self.path)
+        self.value = func.json_extract(document, self.path)
+
+    def present(self) -> Expr:
+        return _never_null(self.type.not_in(("null",)))
+
+    def _scalar_eq(self, typ: Expr, value: Expr, wanted: FilterValue) -> Expr:
+        whens: list[tuple[Any, Any]] = [("text", value == wanted.text)]
+        if wanted.text in ("true", "false"):
+            whens.append((wanted.text, true()))
+        exact = wanted.exact_number
+        if exact is not None:
+            bound = self.bind_number(exact)
+            whens += [("integer", value == bound), ("real", value == bound)]
+        return case(dict(whens), value=typ, else_=false())
+
+    def eq(self, wanted: FilterValue) -> Expr:
+        return _never_null(self._scalar_eq(self.type, self.value, wanted))
+
+    def contains(self, wanted: FilterValue) -> Expr:
+        items = func.json_each(self.document, self.path).table_valued("type", "value").alias("item")
+        in_array = exists(select(literal(1)).select_from(items).where(
+            self._scalar_eq(items.c.type, items.c.value, wanted)))
+        return _never_null(case(
+            (self.type == "array", in_array),
+            (self.type.in_(("text", "integer", "real", "true", "false")),
+             func.instr(self.string_form(), wanted.text) > 0),
+            else_=false(),
+        ))
+
+    def string_form(self) -> Expr:
+        raw = self.document.op("->", return_type=String)(self.path)
+        return case({
+            "text": self.value,
+            "true": literal("true"),
+            "false": literal("false"),
+            "integer": cast(self.value, String()),
+            "real": func.letter_number_text(raw),
+        }, value=self.type)
+
+    def is_number(self) -> Expr:
+        return _never_null(case({
+            "integer": true(), "real": true(), "text": self.text_is_number(self.value),
+        }, value=self.type, else_=false()))
+
+    def number(self) -> Expr:
+        return case({
+            "integer": self.value, "real": self.value,
+            "text": case((self.text_is_number(self.value), self.text_number(self.value))),
+        }, value=self.type)
+
+    def instant(self) -> Expr:
+        return case({"text": func.letter_instant(self.value)}, value=self.type)
