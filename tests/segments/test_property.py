@@ -64,7 +64,7 @@ scalars = st.one_of(pool, pool, pool, st.none(), st.booleans(), ints, floats, nu
 json_values = st.recursive(
     scalars,
     lambda inner: st.one_of(st.lists(inner, max_size=3),
-                            st.dictionaries(st.sampled_from(KEYS + ["x"]), inner, max_size=3)),
+                            st.dictionaries(st.sampled_from([*KEYS, "x"]), inner, max_size=3)),
     max_leaves=6,
 )
 traits = st.fixed_dictionaries({}, optional={
@@ -120,7 +120,7 @@ def people(draw: st.DrawFn) -> Person:
     )
 
 
-@settings(max_examples=150, deadline=None,
+@settings(max_examples=300, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(population=st.lists(people(), min_size=2, max_size=10),
        specs=st.lists(filters, min_size=1, max_size=4))

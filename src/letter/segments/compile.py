@@ -48,7 +48,7 @@ def compile_filter(spec: Any, project_id: uuid.UUID, now: datetime,
 
 
 def matching_contacts(spec: Any, project_id: uuid.UUID, now: datetime,
-                      dialect: str) -> Select[tuple[Contact]]:
+                      dialect: str) -> Select[Any]:
     """``SELECT contacts`` of the project that match ``spec``."""
     return select(Contact).where(Contact.project_id == project_id,
                                  compile_filter(spec, project_id, now, dialect))

@@ -74,14 +74,14 @@ class TraitFilter(_Node):
 
 class EventFilter(_Node):
     kind: Literal["event"] = "event"
-    eventName: str  # noqa: N815 - the spec's wire name
+    eventName: str
     did: bool
     window: Window | None = None
 
 
 class SuppressionFilter(_Node):
     kind: Literal["suppression"] = "suppression"
-    includesSuppressed: bool  # noqa: N815 - the spec's wire name
+    includesSuppressed: bool
 
 
 class GroupFilter(_Node):

@@ -90,6 +90,7 @@ class Value:
         if self.dialect == "postgresql":
             text = text.collate("C")  # code-point order, like Python and SQLite
         by_text = _compare(text, op, literal(wanted.text, String()))
+        expr: Expr
         if wanted.number is not None:
             expr = case((self.is_number(), _compare(self.number(), op, self.bind_number(
                 wanted.number))), else_=by_text)
@@ -145,7 +146,7 @@ class Value:
 class TextValue(Value):
     """A nullable text column (email, external_id) or a text expression (created_at)."""
 
-    def __init__(self, text: Expr, dialect: str) -> None:
+    def __init__(self, text: Any, dialect: str) -> None:
         self.text, self.dialect = text, dialect
 
     def present(self) -> Expr:
@@ -177,12 +178,12 @@ class PgJson(Value):
     dialect = "postgresql"
 
     def __init__(self, document: Expr, keys: list[str]) -> None:
-        parent = type_coerce(document, JSONB)
+        parent: Expr = type_coerce(document, JSONB)
         for key in keys[:-1]:
             parent = parent.op("->", return_type=JSONB)(literal(key, String()))
-        key = literal(keys[-1], String())
-        self.json = parent.op("->", return_type=JSONB)(key)
-        self.text = parent.op("->>", return_type=String)(key)
+        last = literal(keys[-1], String())
+        self.json = parent.op("->", return_type=JSONB)(last)
+        self.text = parent.op("->>", return_type=String)(last)
         self.type = func.jsonb_typeof(self.json)
 
     def present(self) -> Expr:
@@ -194,7 +195,8 @@ class PgJson(Value):
             options.append(and_(typ == "boolean", text == wanted.text))
         exact = wanted.exact_number
         if exact is not None:
-            options.append(and_(typ == "number", cast(json, Numeric()) == literal(exact, Numeric())))
+            number = cast(json, Numeric()) == literal(exact, Numeric())
+            options.append(and_(typ == "number", number))
         return or_(*options)
 
     def eq(self, wanted: FilterValue) -> Expr:
@@ -273,7 +275,7 @@ class SqliteJson(Value):
         ))
 
     def string_form(self) -> Expr:
-        raw = self.document.op("->", return_type=String)(self.path)
+        raw = self.document.op("->", return_type=String)(literal(self.path, String()))
         return case({
             "text": self.value,
             "true": literal("true"),

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from letter.idempotency import service as idempotency
 from letter.runtime import Runtime
+from letter.segments import service as segments
 
 __all__ = ["Job", "Worker", "default_jobs"]
 
@@ -39,8 +40,15 @@ def _prune_idempotency(session: Session, _runtime: Runtime) -> int:
     return idempotency.prune(session)
 
 
+def _recount_segments(session: Session, _runtime: Runtime) -> int:
+    return segments.recount_stale(session)
+
+
 def default_jobs() -> list[Job]:
-    return [Job("prune-idempotency", every=3600, run=_prune_idempotency)]
+    return [
+        Job("prune-idempotency", every=3600, run=_prune_idempotency),
+        Job("recount-segments", every=30, run=_recount_segments),
+    ]
 
 
 class Worker:
