@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from hypothesis import event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -105,9 +104,6 @@ def check(session: Session, project_id: uuid.UUID, people: list[Person], raw: di
     in_sql = sql_ids(session, project_id, spec, now)
     in_memory = memory_ids(people, spec, now)
     assert in_sql == in_memory, (raw, in_sql, in_memory)
-    if people:
-        event("matched " + ("none" if not in_sql else "all" if len(in_sql) == len(people)
-                            else "some"))
     return in_sql
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from letter.db.engine import Database
@@ -130,4 +130,6 @@ def test_sql_and_memory_select_the_same_contacts(db: Database, population: list[
         project_id = make_project(session)
         insert(session, project_id, population)
         for raw in specs:
-            check(session, project_id, population, raw)
+            found = check(session, project_id, population, raw)
+            event("matched " + ("none" if not found else
+                                "all" if len(found) == len(population) else "some"))
