@@ -197,3 +197,40 @@ def test_other_projects_events_do_not_count(db: Database) -> None:
         session.flush()
         assert check(session, project_id, [mine], event("Seen", True)) == set()
         session.rollback()
+
+
+INSTANT_TEXTS = [
+    "2026-05-16", "2026-05-16T09:00", "2026-05-16 09:00:30", "2026-05-16T09:00:00Z",
+    "2026-05-16T09:00:00.123Z", "2026-05-16T09:00:00.1239Z", "2026-05-16T11:00:00+02:00",
+    "2026-05-16T08:30:00-00:30", "2026-05-16T09:00:00+00:00", "2026-02-30", "2026-04-31",
+    "2024-02-29", "2100-02-29", "2026-05-16T24:00:00Z", "2026-05-16T09:60:00Z", "0000-01-01",
+    "2026-05-16t09:00:00Z", "2026-05-16T09:00:00.1234567Z", "20260516", "May 16, 2026",
+]
+
+
+@pytest.mark.parametrize("op", ["gt", "gte", "lt", "lte"])
+@pytest.mark.parametrize("value", ["2026-05-16T09:00:00Z", "2026-05-16", "2026-05-16T10:59+02:00",
+                                   "2026-05-16T09:00:00.123Z", "2026"])
+def test_instant_shapes_agree(db: Database, op: str, value: str) -> None:
+    with db.session() as session:
+        project_id = make_project(session)
+        people = [Person(traits={"at": t}) for t in INSTANT_TEXTS]
+        insert(session, project_id, people)
+        check(session, project_id, people, trait("at", op, value))
+        session.rollback()
+
+
+def test_instants_compare_as_instants_not_text(db: Database) -> None:
+    with db.session() as session:
+        project_id = make_project(session)
+        paris = Person(traits={"at": "2026-05-16T10:30:00+02:00"})  # 08:30 UTC
+        utc = Person(traits={"at": "2026-05-16T09:00:00Z"})
+        date = Person(traits={"at": "2026-05-16"})  # midnight UTC
+        bogus = Person(traits={"at": "2026-02-30"})  # not an instant: compared as text
+        people = [paris, utc, date, bogus]
+        insert(session, project_id, people)
+        assert check(session, project_id, people, trait("at", "lt", "2026-05-16T09:00:00Z")) \
+            == {paris.id, date.id, bogus.id}
+        assert check(session, project_id, people, trait("at", "gte", "2026-05-16T08:30Z")) \
+            == {paris.id, utc.id}
+        session.rollback()

@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
-    DateTime,
     Integer,
     Numeric,
     String,
@@ -35,12 +34,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
-from letter.segments.values import INSTANT_PATTERN, NUMBER_PATTERN, FilterValue, instant_key
+from letter.segments.sqlinstant import instant_key_sql
+from letter.segments.values import NUMBER_PATTERN, FilterValue, instant_key
 
 __all__ = ["PgJson", "SqliteJson", "TextValue", "Value"]
 
 Expr = ColumnElement[Any]
-_ZONE = r"(Z|[+-][0-9]{2}:[0-9]{2})$"
 _OPS = {"gt": "__gt__", "gte": "__ge__", "lt": "__lt__", "lte": "__le__"}
 
 
@@ -96,11 +95,11 @@ class Value:
                 wanted.number))), else_=by_text)
         elif wanted.instant is not None:
             inst = self.instant()
-            expr = case(
-                (self.is_number(), by_text),
-                (inst.is_not(None), _compare(inst, op, self.bind_instant(wanted.instant))),
-                else_=by_text,
-            )
+            if self.dialect == "postgresql":
+                inst = inst.collate("C")
+            # NULL (not an instant) falls back to the string comparison
+            by_instant = _compare(inst, op, self.bind_instant(wanted.instant))
+            expr = case((self.is_number(), by_text), else_=func.coalesce(by_instant, by_text))
         else:
             expr = by_text
         return _never_null(expr)
@@ -113,8 +112,6 @@ class Value:
         return literal(float(number))
 
     def bind_instant(self, at: datetime) -> Expr:
-        if self.dialect == "postgresql":
-            return literal(at, DateTime())
         return literal(instant_key(at), String())
 
     # text helpers shared by columns and JSON strings
@@ -129,18 +126,7 @@ class Value:
         return cast(text, Numeric())
 
     def text_instant(self, text: Expr) -> Expr:
-        if self.dialect != "postgresql":
-            return func.letter_instant(text)
-        month_end = (cast(func.substr(text, 1, 7).concat("-01"), DateTime())
-                     + literal_column("interval '1 month'") - literal_column("interval '1 day'"))
-        valid_day = cast(func.substr(text, 9, 2), Integer()) <= func.extract("day", month_end)
-        parsed = case(
-            (text.op("~")(_ZONE), func.timezone("UTC", cast(text, DateTime(timezone=True)))),
-            else_=cast(text, DateTime()),
-        )
-        return case((and_(text.op("~")(f"^{INSTANT_PATTERN}$"),
-                          func.substr(text, 1, 4) != "0000"),
-                     case((valid_day, func.date_trunc("milliseconds", parsed))))).label(None)
+        return instant_key_sql(text, self.dialect)
 
 
 class TextValue(Value):
@@ -296,4 +282,4 @@ class SqliteJson(Value):
         }, value=self.type)
 
     def instant(self) -> Expr:
-        return case({"text": func.letter_instant(self.value)}, value=self.type)
+        return case({"text": self.text_instant(self.value)}, value=self.type)

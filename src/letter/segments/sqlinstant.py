@@ -1,0 +1,99 @@
+"""SQL that reads a text as an ISO-8601 instant, exactly like ``values.as_instant``.
+
+The result is the sortable key ``YYYY-MM-DD HH:MM:SS.mmm`` (UTC, milliseconds
+truncated; ``values.instant_key``) or NULL when the text is not an instant, so
+instants compare as plain text on both databases.
+
+Common shapes are handled with cheap string operations (a date, or a UTC
+time); only texts with a non-UTC offset need a real date parse: a timestamptz
+cast on PostgreSQL, the ``letter_instant`` function on SQLite (which also
+covers the rarer shapes there, as SQLite has no regular expressions).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Integer,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from letter.segments.values import INSTANT_PATTERN
+
+__all__ = ["instant_key_sql"]
+
+Expr = ColumnElement[Any]
+_DATE_GLOB = "[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]"
+_UTC_GLOBS = (  # YYYY-MM-DDTHH:MM:SSZ and YYYY-MM-DDTHH:MM:SS.mmmZ (JavaScript's toISOString)
+    _DATE_GLOB + "T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z",
+    _DATE_GLOB + "T[0-2][0-9]:[0-5][0-9]:[0-5][0-9].[0-9][0-9][0-9]Z",
+)
+
+
+def _int(text: Expr, start: int, length: int) -> Expr:
+    return cast(func.substr(text, start, length), Integer())
+
+
+def _valid_day(text: Expr) -> Expr:
+    """Day 01..last day of the month, for a text whose month is 01-12."""
+    year = _int(text, 1, 4)
+    leap = case((and_(year % 4 == 0, or_(year % 100 != 0, year % 400 == 0)), 1), else_=0)
+    month = func.substr(text, 6, 2)
+    last = case((month == "02", 28 + leap), (month.in_(("04", "06", "09", "11")), 30), else_=31)
+    return and_(func.substr(text, 9, 2) >= "01", _int(text, 9, 2) <= last)
+
+
+def _valid_date(text: Expr) -> Expr:
+    return and_(func.substr(text, 1, 4) != "0000", func.substr(text, 6, 2) >= "01",
+                func.substr(text, 6, 2) <= "12", _valid_day(text))
+
+
+def _key_of_utc(core: Expr) -> Expr:
+    """Key of ``YYYY-MM-DD[T ]HH:MM[:SS[.f+]]`` with no zone (already UTC)."""
+    seconds = case((func.length(core) >= 19, func.substr(core, 18, 2)), else_=literal("00"))
+    millis = func.substr(func.substr(core, 21, 3).concat("000"), 1, 3)
+    return (func.substr(core, 1, 10).concat(" ").concat(func.substr(core, 12, 5))
+            .concat(":").concat(seconds).concat(".").concat(millis))
+
+
+def _sqlite(text: Expr) -> Expr:
+    glob = text.op("GLOB", return_type=Boolean)
+    return case(
+        (glob(_DATE_GLOB), case((_valid_date(text), text.concat(" 00:00:00.000")))),
+        (or_(*(glob(g) for g in _UTC_GLOBS)),
+         case((and_(_valid_date(text), func.substr(text, 12, 2) <= "23"),
+               _key_of_utc(func.substr(text, 1, func.length(text) - 1))))),
+        (glob(_DATE_GLOB + "*"), func.letter_instant(text)),
+    )
+
+
+def _postgres(text: Expr) -> Expr:
+    size = func.length(text)
+    zone_len = case((func.right(text, 1) == "Z", 1),
+                    (and_(size > 16, func.substr(text, size - 5, 1).in_(("+", "-"))), 6),
+                    else_=0)
+    zone = func.right(text, zone_len)
+    utc = or_(zone_len == 0, zone.in_(("Z", "+00:00", "-00:00")))
+    shifted = func.to_char(func.timezone("UTC", cast(text, DateTime(timezone=True))),
+                           "YYYY-MM-DD HH24:MI:SS.MS")
+    key = case(
+        (size == 10, text.concat(" 00:00:00.000")),
+        (utc, _key_of_utc(func.substr(text, 1, size - zone_len))),
+        else_=shifted,
+    )
+    shape = text.op("~", return_type=Boolean)(f"^{INSTANT_PATTERN}$")
+    return case((shape, case((_valid_date(text), key))))
+
+
+def instant_key_sql(text: Any, dialect: str) -> Expr:
+    """The instant key of a SQL text expression, or NULL if it is not an instant."""
+    return _postgres(text) if dialect == "postgresql" else _sqlite(text)
