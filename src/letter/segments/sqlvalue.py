@@ -186,14 +186,21 @@ class PgJson(Value):
         return or_(*options)
 
     def eq(self, wanted: FilterValue) -> Expr:
+        if wanted.only_strings_match:
+            # ->> of a number or boolean never has this text, so no type check is needed
+            return _never_null(self.text == wanted.text)
         return _never_null(self._scalar_eq(self.type, self.text, self.json, wanted))
 
     def contains(self, wanted: FilterValue) -> Expr:
-        items = func.jsonb_array_elements(self.json).table_valued("value").alias("item")
-        item = type_coerce(items.c.value, JSONB)
-        item_text = item.op("#>>", return_type=String)(literal_column("'{}'"))
-        in_array = exists(select(literal(1)).select_from(items).where(
-            self._scalar_eq(func.jsonb_typeof(item), item_text, item, wanted)))
+        # jsonb containment of a scalar in an array tests its top-level elements,
+        # with numeric equality for numbers: exactly element string-form equality.
+        has = self.json.op("@>", return_type=Boolean)
+        elements = [has(func.to_jsonb(literal(wanted.text, String())))]
+        if wanted.text in ("true", "false"):
+            elements.append(has(literal_column(f"'{wanted.text}'::jsonb")))
+        if wanted.exact_number is not None:
+            elements.append(has(func.to_jsonb(literal(wanted.exact_number, Numeric()))))
+        in_array = or_(*elements)
         text = self.string_form()
         return _never_null(case(
             (self.type == "array", in_array),
@@ -247,6 +254,10 @@ class SqliteJson(Value):
         return case(dict(whens), value=typ, else_=false())
 
     def eq(self, wanted: FilterValue) -> Expr:
+        if wanted.only_strings_match:
+            # json_extract gives numbers and booleans as SQL numbers, objects and
+            # arrays as text starting with { or [: none can equal this text
+            return _never_null(self.value == wanted.text)
         return _never_null(self._scalar_eq(self.type, self.value, wanted))
 
     def contains(self, wanted: FilterValue) -> Expr:

@@ -125,6 +125,13 @@ class FilterValue:
         return cls(text, number, None if number is not None else as_instant(text))
 
     @property
+    def only_strings_match(self) -> bool:
+        """True when only a JSON string can have this string form (not a number,
+        boolean, object or array): equality is then a plain text comparison."""
+        return (as_number(self.text) is None and self.text not in ("true", "false")
+                and self.text[:1] not in ("[", "{"))
+
+    @property
     def exact_number(self) -> Decimal | None:
         """The number whose string form is exactly ``text`` (for equality), if any."""
         number = as_number(self.text)
