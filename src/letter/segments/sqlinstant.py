@@ -29,7 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from letter.segments.values import INSTANT_PATTERN
 
-__all__ = ["instant_key_sql"]
+__all__ = ["date_shaped", "instant_key_sql"]
 
 Expr = ColumnElement[Any]
 _DATE_GLOB = "[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]"
@@ -66,12 +66,21 @@ def _key_of_utc(core: Expr) -> Expr:
 
 
 def _sqlite(text: Expr) -> Expr:
+    # SQLite's date functions normalise impossible dates (2026-02-30 -> 2026-03-02)
+    # once a modifier is applied, so a text that formats back to itself is a real date.
     glob = text.op("GLOB", return_type=Boolean)
+    real = text >= "0001"
+    same = func.strftime
+    # days 01-28 of months 01-12 always exist: skip the date() call for them
+    common_day = and_(func.substr(text, 6, 2).between("01", "12"),
+                      func.substr(text, 9, 2).between("01", "28"))
     return case(
-        (glob(_DATE_GLOB), case((_valid_date(text), text.concat(" 00:00:00.000")))),
-        (or_(*(glob(g) for g in _UTC_GLOBS)),
-         case((and_(_valid_date(text), func.substr(text, 12, 2) <= "23"),
-               _key_of_utc(func.substr(text, 1, func.length(text) - 1))))),
+        (glob(_DATE_GLOB), case((and_(real, or_(common_day, func.date(text, "+0 days") == text)),
+                                 text.concat(" 00:00:00.000")))),
+        (glob(_UTC_GLOBS[1]), case((and_(real, same("%Y-%m-%dT%H:%M:%fZ", text, "+0 days")
+                                         == text), same("%Y-%m-%d %H:%M:%f", text)))),
+        (glob(_UTC_GLOBS[0]), case((and_(real, same("%Y-%m-%dT%H:%M:%SZ", text, "+0 days")
+                                         == text), same("%Y-%m-%d %H:%M:%f", text)))),
         (glob(_DATE_GLOB + "*"), func.letter_instant(text)),
     )
 
@@ -92,6 +101,13 @@ def _postgres(text: Expr) -> Expr:
     )
     shape = text.op("~", return_type=Boolean)(f"^{INSTANT_PATTERN}$")
     return case((shape, case((_valid_date(text), key))))
+
+
+def date_shaped(text: Any, dialect: str) -> Expr:
+    """True for texts shaped like ``YYYY-MM-DD`` (a real date or not)."""
+    if dialect == "postgresql":
+        return text.op("~", return_type=Boolean)("^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    return text.op("GLOB", return_type=Boolean)("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]")
 
 
 def instant_key_sql(text: Any, dialect: str) -> Expr:

@@ -8,6 +8,7 @@ not_contains and not_exists, so a missing value matches only those.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -34,12 +35,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
-from letter.segments.sqlinstant import instant_key_sql
+from letter.segments.sqlinstant import date_shaped, instant_key_sql
 from letter.segments.values import NUMBER_PATTERN, FilterValue, instant_key
 
 __all__ = ["PgJson", "SqliteJson", "TextValue", "Value"]
 
 Expr = ColumnElement[Any]
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _OPS = {"gt": "__gt__", "gte": "__ge__", "lt": "__lt__", "lte": "__le__"}
 
 
@@ -99,10 +101,19 @@ class Value:
                 inst = inst.collate("C")
             # NULL (not an instant) falls back to the string comparison
             by_instant = _compare(inst, op, self.bind_instant(wanted.instant))
-            expr = case((self.is_number(), by_text), else_=func.coalesce(by_instant, by_text))
+            whens = [(self.is_number(), by_text)]
+            if _DATE.fullmatch(wanted.text):
+                # Against a date, a date-shaped text orders the same as an instant
+                # (both sides get the same " 00:00:00.000") and as a string: no parse.
+                whens.append((_never_null(self.date_shaped()), by_text))
+            expr = case(*whens, else_=func.coalesce(by_instant, by_text))
         else:
             expr = by_text
         return _never_null(expr)
+
+    def date_shaped(self) -> Expr:
+        """The value is a text shaped like YYYY-MM-DD (NULL/false otherwise)."""
+        raise NotImplementedError
 
     def bind_number(self, number: Decimal) -> Expr:
         if self.dialect == "postgresql":
@@ -119,7 +130,10 @@ class Value:
         if self.dialect == "postgresql":
             return text.op("~")(f"^{NUMBER_PATTERN}$")
         # only number characters, then JSON decides the grammar; exponent <= 3 digits
-        return and_(not_(_glob(text, "*[^0-9eE.+-]*")), func.json_valid(text) == 1,
+        # JSON's number grammar, less strings, literals, arrays and objects (which hold
+        # other characters) and exponents over three digits; json_valid rejects most
+        # texts at their first characters, so it goes first.
+        return and_(func.json_valid(text) == 1, not_(_glob(text, "*[^0-9eE.+-]*")),
                     not_(_glob(text, "*[eE]*[0-9][0-9][0-9][0-9]*")))
 
     def text_number(self, text: Expr) -> Expr:
@@ -156,6 +170,9 @@ class TextValue(Value):
 
     def instant(self) -> Expr:
         return self.text_instant(self.text)
+
+    def date_shaped(self) -> Expr:
+        return date_shaped(self.text, self.dialect)
 
 
 class PgJson(Value):
@@ -228,6 +245,9 @@ class PgJson(Value):
     def instant(self) -> Expr:
         return case((self.type == "string", self.text_instant(self.text)))
 
+    def date_shaped(self) -> Expr:
+        return and_(self.type == "string", date_shaped(self.text, self.dialect))
+
 
 class SqliteJson(Value):
     """``json_extract(document, '$."a"."b"')`` on SQLite."""
@@ -294,3 +314,6 @@ class SqliteJson(Value):
 
     def instant(self) -> Expr:
         return case({"text": self.text_instant(self.value)}, value=self.type)
+
+    def date_shaped(self) -> Expr:
+        return and_(self.type == "text", date_shaped(self.value, self.dialect))
