@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
-from letter.segments.sqlinstant import date_shaped, instant_key_sql
+from letter.segments.sqlinstant import date_shaped, instant_key_sql, non_capturing
 from letter.segments.values import NUMBER_PATTERN, FilterValue, instant_key
 
 __all__ = ["PgJson", "SqliteJson", "TextValue", "Value"]
@@ -128,7 +128,7 @@ class Value:
     # text helpers shared by columns and JSON strings
     def text_is_number(self, text: Expr) -> Expr:
         if self.dialect == "postgresql":
-            return text.op("~")(f"^{NUMBER_PATTERN}$")
+            return text.op("~", return_type=Boolean)(f"^{non_capturing(NUMBER_PATTERN)}$")
         # only number characters, then JSON decides the grammar; exponent <= 3 digits
         # JSON's number grammar, less strings, literals, arrays and objects (which hold
         # other characters) and exponents over three digits; json_valid rejects most
