@@ -55,7 +55,9 @@ def _glob(text: Expr, pattern: str) -> Expr:
 
 
 def _never_null(expr: Expr) -> Expr:
-    return func.coalesce(expr, false())
+    # CASE WHEN (not coalesce): SQLite short-circuits AND/OR only in a condition,
+    # so this also keeps the checks inside ``expr`` from all running on every row.
+    return case((expr, true()), else_=false())
 
 
 class Value:
@@ -303,7 +305,7 @@ class SqliteJson(Value):
 
     def is_number(self) -> Expr:
         return _never_null(case({
-            "integer": true(), "real": true(), "text": self.text_is_number(self.value),
+            "integer": true(), "real": true(), "text": _never_null(self.text_is_number(self.value)),
         }, value=self.type, else_=false()))
 
     def number(self) -> Expr:
