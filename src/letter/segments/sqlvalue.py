@@ -4,12 +4,15 @@ Each class answers the positive questions of FilterSpec (``eq``, ``contains``,
 ``ordered``, ``present``) as a boolean SQL expression that is never NULL, with
 exactly the rules of ``values.py``. The compiler negates them for neq,
 not_contains and not_exists, so a missing value matches only those.
+
+Every expression dispatches once on the JSON type and keeps conditions inside
+``CASE WHEN`` (SQLite evaluates both sides of AND/OR outside a condition), so a
+filter costs little more per contact than reading its traits.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +46,7 @@ __all__ = ["PgJson", "SqliteJson", "TextValue", "Value"]
 Expr = ColumnElement[Any]
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _OPS = {"gt": "__gt__", "gte": "__ge__", "lt": "__lt__", "lte": "__le__"}
+_PY_OPS = {"gt": str.__gt__, "gte": str.__ge__, "lt": str.__lt__, "lte": str.__le__}
 
 
 def _compare(left: Any, op: str, right: Any) -> Expr:
@@ -61,7 +65,7 @@ def _never_null(expr: Expr) -> Expr:
 
 
 class Value:
-    """The questions a filter asks of a value; subclasses supply the SQL pieces."""
+    """The questions a filter asks of a value, and the text rules they share."""
 
     dialect: str
 
@@ -74,48 +78,13 @@ class Value:
     def contains(self, wanted: FilterValue) -> Expr:
         raise NotImplementedError
 
-    # pieces for ordering: string form, is-number, number, instant (all NULL when n/a)
-    def string_form(self) -> Expr:
-        raise NotImplementedError
-
-    def is_number(self) -> Expr:
-        raise NotImplementedError
-
-    def number(self) -> Expr:
-        raise NotImplementedError
-
-    def instant(self) -> Expr:
-        raise NotImplementedError
-
     def ordered(self, op: str, wanted: FilterValue) -> Expr:
         """gt/gte/lt/lte: as numbers, else as instants, else as strings."""
-        text = self.string_form()
-        if self.dialect == "postgresql":
-            text = text.collate("C")  # code-point order, like Python and SQLite
-        by_text = _compare(text, op, literal(wanted.text, String()))
-        expr: Expr
-        if wanted.number is not None:
-            expr = case((self.is_number(), _compare(self.number(), op, self.bind_number(
-                wanted.number))), else_=by_text)
-        elif wanted.instant is not None:
-            inst = self.instant()
-            if self.dialect == "postgresql":
-                inst = inst.collate("C")
-            # NULL (not an instant) falls back to the string comparison
-            by_instant = _compare(inst, op, self.bind_instant(wanted.instant))
-            whens = [(self.is_number(), by_text)]
-            if _DATE.fullmatch(wanted.text):
-                # Against a date, a date-shaped text orders the same as an instant
-                # (both sides get the same " 00:00:00.000") and as a string: no parse.
-                whens.append((_never_null(self.date_shaped()), by_text))
-            expr = case(*whens, else_=func.coalesce(by_instant, by_text))
-        else:
-            expr = by_text
-        return _never_null(expr)
-
-    def date_shaped(self) -> Expr:
-        """The value is a text shaped like YYYY-MM-DD (NULL/false otherwise)."""
         raise NotImplementedError
+
+    def _text(self, text: Expr) -> Expr:
+        # code-point order on PostgreSQL, like Python and SQLite's BINARY collation
+        return text.collate("C") if self.dialect == "postgresql" else text
 
     def bind_number(self, number: Decimal) -> Expr:
         if self.dialect == "postgresql":
@@ -124,25 +93,42 @@ class Value:
             return literal(int(number), Integer())
         return literal(float(number))
 
-    def bind_instant(self, at: datetime) -> Expr:
-        return literal(instant_key(at), String())
-
-    # text helpers shared by columns and JSON strings
     def text_is_number(self, text: Expr) -> Expr:
+        """The text reads as a number (JSON grammar, exponent of at most 3 digits)."""
         if self.dialect == "postgresql":
             return text.op("~", return_type=Boolean)(f"^{non_capturing(NUMBER_PATTERN)}$")
-        # only number characters, then JSON decides the grammar; exponent <= 3 digits
-        # JSON's number grammar, less strings, literals, arrays and objects (which hold
-        # other characters) and exponents over three digits; json_valid rejects most
-        # texts at their first characters, so it goes first.
+        # json_valid rejects most texts at their first characters, so it goes first;
+        # the character check rules out JSON strings, literals, arrays and objects.
         return and_(func.json_valid(text) == 1, not_(_glob(text, "*[^0-9eE.+-]*")),
                     not_(_glob(text, "*[eE]*[0-9][0-9][0-9][0-9]*")))
 
-    def text_number(self, text: Expr) -> Expr:
-        return cast(text, Numeric())
+    def ordered_text(self, op: str, wanted: FilterValue, text: Expr) -> Expr:
+        """Ordering of a string value (may be NULL when ``text`` is NULL)."""
+        by_text = _compare(self._text(text), op, literal(wanted.text, String()))
+        if wanted.number is not None:
+            by_number = _compare(cast(text, Numeric()), op, self.bind_number(wanted.number))
+            return case((self.text_is_number(text), by_number), else_=by_text)
+        if wanted.instant is not None:
+            key = self._text(instant_key_sql(text, self.dialect))
+            by_instant = _compare(key, op, literal(instant_key(wanted.instant), String()))
+            whens = [(self.text_is_number(text), by_text)]
+            if _DATE.fullmatch(wanted.text):
+                # Against a date, a date-shaped text orders the same as an instant
+                # (both sides get the same " 00:00:00.000") and as a string: no parse.
+                whens.append((date_shaped(text, self.dialect), by_text))
+            return case(*whens, else_=func.coalesce(by_instant, by_text))
+        return by_text
 
-    def text_instant(self, text: Expr) -> Expr:
-        return instant_key_sql(text, self.dialect)
+    def ordered_number(self, op: str, wanted: FilterValue, number: Expr, text: Expr) -> Expr:
+        """Ordering of a JSON number, given its value and its string form."""
+        if wanted.number is not None:
+            return _compare(number, op, self.bind_number(wanted.number))
+        return _compare(self._text(text), op, literal(wanted.text, String()))
+
+    @staticmethod
+    def ordered_literal(op: str, wanted: FilterValue, text: str) -> Expr:
+        """Ordering of a boolean: its string form against the value, known now."""
+        return true() if _PY_OPS[op](text, wanted.text) else false()
 
 
 class TextValue(Value):
@@ -161,20 +147,8 @@ class TextValue(Value):
         fn = func.strpos if self.dialect == "postgresql" else func.instr
         return _never_null(fn(self.text, wanted.text) > 0)
 
-    def string_form(self) -> Expr:
-        return self.text
-
-    def is_number(self) -> Expr:
-        return _never_null(self.text_is_number(self.text))
-
-    def number(self) -> Expr:
-        return case((self.is_number(), self.text_number(self.text)))
-
-    def instant(self) -> Expr:
-        return self.text_instant(self.text)
-
-    def date_shaped(self) -> Expr:
-        return date_shaped(self.text, self.dialect)
+    def ordered(self, op: str, wanted: FilterValue) -> Expr:
+        return _never_null(self.ordered_text(op, wanted, self.text))
 
 
 class PgJson(Value):
@@ -194,21 +168,20 @@ class PgJson(Value):
     def present(self) -> Expr:
         return _never_null(self.type != "null")
 
-    def _scalar_eq(self, typ: Expr, text: Expr, json: Expr, wanted: FilterValue) -> Expr:
-        options = [and_(typ == "string", text == wanted.text)]
-        if wanted.text in ("true", "false"):
-            options.append(and_(typ == "boolean", text == wanted.text))
-        exact = wanted.exact_number
-        if exact is not None:
-            number = cast(json, Numeric()) == literal(exact, Numeric())
-            options.append(and_(typ == "number", number))
-        return or_(*options)
+    def _number_text(self) -> Expr:
+        return cast(func.trim_scale(cast(self.json, Numeric())), String())
 
     def eq(self, wanted: FilterValue) -> Expr:
         if wanted.only_strings_match:
             # ->> of a number or boolean never has this text, so no type check is needed
             return _never_null(self.text == wanted.text)
-        return _never_null(self._scalar_eq(self.type, self.text, self.json, wanted))
+        whens: list[tuple[Any, Any]] = [("string", self.text == wanted.text)]
+        if wanted.text in ("true", "false"):
+            whens.append(("boolean", self.text == wanted.text))
+        if wanted.exact_number is not None:
+            whens.append(("number", cast(self.json, Numeric())
+                          == literal(wanted.exact_number, Numeric())))
+        return _never_null(case(dict(whens), value=self.type, else_=false()))
 
     def contains(self, wanted: FilterValue) -> Expr:
         # jsonb containment of a scalar in an array tests its top-level elements,
@@ -219,36 +192,22 @@ class PgJson(Value):
             elements.append(has(literal_column(f"'{wanted.text}'::jsonb")))
         if wanted.exact_number is not None:
             elements.append(has(func.to_jsonb(literal(wanted.exact_number, Numeric()))))
-        in_array = or_(*elements)
-        text = self.string_form()
-        return _never_null(case(
-            (self.type == "array", in_array),
-            (self.type.in_(("string", "number", "boolean")), func.strpos(text, wanted.text) > 0),
-            else_=false(),
-        ))
+        found = func.strpos
+        return _never_null(case({
+            "array": or_(*elements),
+            "string": found(self.text, wanted.text) > 0,
+            "boolean": found(self.text, wanted.text) > 0,
+            "number": found(self._number_text(), wanted.text) > 0,
+        }, value=self.type, else_=false()))
 
-    def string_form(self) -> Expr:
-        return case(
-            (self.type.in_(("string", "boolean")), self.text),
-            (self.type == "number", cast(func.trim_scale(cast(self.json, Numeric())), String())),
-        )
-
-    def is_number(self) -> Expr:
-        return _never_null(or_(self.type == "number",
-                               and_(self.type == "string", self.text_is_number(self.text))))
-
-    def number(self) -> Expr:
-        return case(
-            (self.type == "number", cast(self.json, Numeric())),
-            (and_(self.type == "string", self.text_is_number(self.text)),
-             cast(self.text, Numeric())),
-        )
-
-    def instant(self) -> Expr:
-        return case((self.type == "string", self.text_instant(self.text)))
-
-    def date_shaped(self) -> Expr:
-        return and_(self.type == "string", date_shaped(self.text, self.dialect))
+    def ordered(self, op: str, wanted: FilterValue) -> Expr:
+        return _never_null(case({
+            "string": self.ordered_text(op, wanted, self.text),
+            "number": self.ordered_number(op, wanted, cast(self.json, Numeric()),
+                                          self._number_text()),
+            "boolean": case((self.text == "true", self.ordered_literal(op, wanted, "true")),
+                            else_=self.ordered_literal(op, wanted, "false")),
+        }, value=self.type, else_=false()))
 
 
 class SqliteJson(Value):
@@ -263,7 +222,13 @@ class SqliteJson(Value):
         self.value = func.json_extract(document, self.path)
 
     def present(self) -> Expr:
-        return _never_null(self.type.not_in(("null",)))
+        # json_extract is NULL for a JSON null and for a missing path alike
+        return self.value.is_not(None)
+
+    def _real_text(self) -> Expr:
+        # the number's JSON text as stored, canonicalised like values.string_form
+        raw = self.document.op("->", return_type=String)(literal(self.path, String()))
+        return func.letter_number_text(raw)
 
     def _scalar_eq(self, typ: Expr, value: Expr, wanted: FilterValue) -> Expr:
         whens: list[tuple[Any, Any]] = [("text", value == wanted.text)]
@@ -286,36 +251,21 @@ class SqliteJson(Value):
         items = func.json_each(self.document, self.path).table_valued("type", "value").alias("item")
         in_array = exists(select(literal(1)).select_from(items).where(
             self._scalar_eq(items.c.type, items.c.value, wanted)))
-        return _never_null(case(
-            (self.type == "array", in_array),
-            (self.type.in_(("text", "integer", "real", "true", "false")),
-             func.instr(self.string_form(), wanted.text) > 0),
-            else_=false(),
-        ))
-
-    def string_form(self) -> Expr:
-        raw = self.document.op("->", return_type=String)(literal(self.path, String()))
-        return case({
-            "text": self.value,
-            "true": literal("true"),
-            "false": literal("false"),
-            "integer": cast(self.value, String()),
-            "real": func.letter_number_text(raw),
-        }, value=self.type)
-
-    def is_number(self) -> Expr:
+        found = func.instr
         return _never_null(case({
-            "integer": true(), "real": true(), "text": _never_null(self.text_is_number(self.value)),
+            "array": in_array,
+            "text": found(self.value, wanted.text) > 0,
+            "integer": found(cast(self.value, String()), wanted.text) > 0,
+            "real": found(self._real_text(), wanted.text) > 0,
+            "true": true() if wanted.text in "true" else false(),
+            "false": true() if wanted.text in "false" else false(),
         }, value=self.type, else_=false()))
 
-    def number(self) -> Expr:
-        return case({
-            "integer": self.value, "real": self.value,
-            "text": case((self.text_is_number(self.value), self.text_number(self.value))),
-        }, value=self.type)
-
-    def instant(self) -> Expr:
-        return case({"text": self.text_instant(self.value)}, value=self.type)
-
-    def date_shaped(self) -> Expr:
-        return and_(self.type == "text", date_shaped(self.value, self.dialect))
+    def ordered(self, op: str, wanted: FilterValue) -> Expr:
+        return _never_null(case({
+            "text": self.ordered_text(op, wanted, self.value),
+            "integer": self.ordered_number(op, wanted, self.value, cast(self.value, String())),
+            "real": self.ordered_number(op, wanted, self.value, self._real_text()),
+            "true": self.ordered_literal(op, wanted, "true"),
+            "false": self.ordered_literal(op, wanted, "false"),
+        }, value=self.type, else_=false()))
