@@ -251,7 +251,7 @@ class SqliteJson(Value):
 
     def contains(self, wanted: FilterValue) -> Expr:
         items = func.json_each(self.document, self.path).table_valued("type", "value").alias("item")
-        in_array = exists(select(literal(1)).select_from(items).where(
+        in_array: Expr = exists(select(literal(1)).select_from(items).where(
             self._scalar_eq(items.c.type, items.c.value, wanted)))
         if wanted.only_strings_match and _PLAIN.fullmatch(wanted.text):
             # Letter writes JSON with Python's encoders, which never escape printable
