@@ -184,3 +184,14 @@ def test_worker_job_runs_in_the_loop(db, owner, project, client, settings):
         j for j in default_jobs() if j.name == "recount-segments"])
     assert worker.run_once() == 1
     assert client.get(f"{base}/{seg['id']}", headers=owner.headers).json()["counted_at"]
+
+
+def test_members_manage_segments_and_tokens_are_required(client, owner, project, make_account):
+    member = make_account(role="member", workspace=owner)
+    base = f"/v1/projects/{project['slug']}/segments"
+    created = client.post(base, json={"name": "m", "filter": PAID}, headers=member.headers)
+    assert created.status_code == 201
+    assert client.delete(f"{base}/{created.json()['id']}", headers=member.headers).status_code == 204
+    assert_error(client.post(f"{base}/preview", json={"filter": PAID}), 401, "unauthorized")
+    assert_error(client.get(f"{base}/{uuid.uuid4()}", headers=owner.headers), 404, "not_found")
+    assert_error(client.get(f"{base}/not-a-uuid", headers=owner.headers), 400, "bad_request")
