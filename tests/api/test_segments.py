@@ -191,7 +191,8 @@ def test_members_manage_segments_and_tokens_are_required(client, owner, project,
     base = f"/v1/projects/{project['slug']}/segments"
     created = client.post(base, json={"name": "m", "filter": PAID}, headers=member.headers)
     assert created.status_code == 201
-    assert client.delete(f"{base}/{created.json()['id']}", headers=member.headers).status_code == 204
+    deleted = client.delete(f"{base}/{created.json()['id']}", headers=member.headers)
+    assert deleted.status_code == 204
     assert_error(client.post(f"{base}/preview", json={"filter": PAID}), 401, "unauthorized")
     assert_error(client.get(f"{base}/{uuid.uuid4()}", headers=owner.headers), 404, "not_found")
     assert_error(client.get(f"{base}/not-a-uuid", headers=owner.headers), 400, "bad_request")
