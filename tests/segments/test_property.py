@@ -62,7 +62,7 @@ plain_text = st.one_of(
 POOL = [0, 5, 5.0, -3, 12.5, 1e20, 1.5e-07, 0.1, "5", "5.0", "12.5", "-3", "0.1", "1e20",
         "00", True, False, "true", "false", "pro", "free", "Pro", "", "a", "pr",
         "2026-05-16", "2026-05-16T09:00:00Z", "2026-05-16T11:00+02:00", "2026-05-16 09:00:00.5",
-        "2026-05-17T00:00:00.123456Z", "2025-12-31T23:59:59-01:00"]
+        "2026-05-17T00:00:00.123456Z", "2025-12-31T23:59:59-01:00", "ab12-34-56", "2026-02-30"]
 pool = st.sampled_from(POOL)
 scalars = st.one_of(pool, pool, pool, st.none(), st.booleans(), ints, floats, numeric_text,
                     iso_text(), plain_text)

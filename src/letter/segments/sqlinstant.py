@@ -103,7 +103,7 @@ def _postgres(text: Expr) -> Expr:
     shifted = func.to_char(func.timezone("UTC", cast(text, DateTime(timezone=True))),
                            "YYYY-MM-DD HH24:MI:SS.MS")
     key = case((utc, _key_of_utc(func.substr(text, 1, size - zone_len))), else_=shifted)
-    matches = text.op("~", return_type=Boolean)
+    matches = text.collate("C").op("~", return_type=Boolean)
     return case(
         (date_shaped(text, "postgresql"),
          case((_valid_date(text), text.concat(" 00:00:00.000")))),
@@ -116,7 +116,7 @@ def _postgres(text: Expr) -> Expr:
 def date_shaped(text: Any, dialect: str) -> Expr:
     """True for texts shaped like ``YYYY-MM-DD`` (a real date or not)."""
     if dialect == "postgresql":
-        return text.op("~", return_type=Boolean)("^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+        return text.collate("C").op("~", return_type=Boolean)("^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
     return text.op("GLOB", return_type=Boolean)("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]")
 
 

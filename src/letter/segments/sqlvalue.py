@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
-from letter.segments.sqlinstant import date_shaped, instant_key_sql, non_capturing
+from letter.segments.sqlinstant import instant_key_sql, non_capturing
 from letter.segments.values import NUMBER_PATTERN, FilterValue, instant_key
 
 __all__ = ["PgJson", "SqliteJson", "TextValue", "Value"]
@@ -97,7 +97,10 @@ class Value:
     def text_is_number(self, text: Expr) -> Expr:
         """The text reads as a number (JSON grammar, exponent of at most 3 digits)."""
         if self.dialect == "postgresql":
-            return text.op("~", return_type=Boolean)(f"^{non_capturing(NUMBER_PATTERN)}$")
+            # a cheap first-character test spares most texts the regular expression
+            first = func.strpos("-0123456789", func.left(text, 1)) > 0
+            return and_(first, self._text(text).op("~", return_type=Boolean)(
+                f"^{non_capturing(NUMBER_PATTERN)}$"))
         # json_valid rejects most texts at their first characters, so it goes first;
         # the character check rules out JSON strings, literals, arrays and objects.
         return and_(func.json_valid(text) == 1, not_(_glob(text, "*[^0-9eE.+-]*")),
@@ -115,9 +118,13 @@ class Value:
             whens = [(self.text_is_number(text), by_text)]
             if _DATE.fullmatch(wanted.text):
                 # Against a date, a date-shaped text orders the same as an instant
-                # (both sides get the same " 00:00:00.000") and as a string: no parse.
-                # (Date-shaped texts are never numbers, so this may go first.)
-                whens.insert(0, (date_shaped(text, self.dialect), by_text))
+                # (both sides get the same " 00:00:00.000") and as a string, so no
+                # parse is needed. The test may be loose: any 10-character text with
+                # dashes at 5 and 8 is a date, or not an instant (nor a number) and
+                # compares as a string anyway.
+                loose = and_(func.length(text) == 10, func.substr(text, 5, 1) == "-",
+                             func.substr(text, 8, 1) == "-")
+                whens.insert(0, (loose, by_text))
             return case(*whens, else_=func.coalesce(by_instant, by_text))
         return by_text
 
