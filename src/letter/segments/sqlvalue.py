@@ -39,7 +39,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
 from letter.segments.sqlinstant import instant_key_sql, non_capturing
-from letter.segments.values import NUMBER_PATTERN, FilterValue, instant_key
+from letter.segments.values import NUMBER_PATTERN, FilterValue, canonical_number, instant_key
 
 __all__ = ["PgJson", "SqliteJson", "TextValue", "Value"]
 
@@ -210,10 +210,17 @@ class PgJson(Value):
         }, value=self.type, else_=false()))
 
     def ordered(self, op: str, wanted: FilterValue) -> Expr:
+        number: Expr
+        if wanted.number is not None:
+            # number against number: jsonb's own (exact, numeric) order is cheaper
+            # than casting every value to numeric
+            bound = cast(literal(canonical_number(wanted.number), String()), JSONB)
+            number = _compare(self.json, op, bound)
+        else:
+            number = self.ordered_number(op, wanted, self.json, self._number_text())
         return _never_null(case({
             "string": self.ordered_text(op, wanted, self.text),
-            "number": self.ordered_number(op, wanted, cast(self.json, Numeric()),
-                                          self._number_text()),
+            "number": number,
             "boolean": case((self.text == "true", self.ordered_literal(op, wanted, "true")),
                             else_=self.ordered_literal(op, wanted, "false")),
         }, value=self.type, else_=false()))
