@@ -81,6 +81,9 @@ def test_preview_counts_matches_and_total(client, owner, project, db):
     response = client.post(url, json={"filter": PAID}, headers=owner.headers)
     assert response.status_code == 200
     assert response.json() == {"matches": 2, "total": 4}
+    pro = {"kind": "trait", "path": "plan", "op": "eq", "value": "pro"}  # no joins: one scan
+    response = client.post(url, json={"filter": pro}, headers=owner.headers)
+    assert response.json() == {"matches": 2, "total": 4}
 
 
 def test_invalid_filters_are_400_naming_the_path_and_change_nothing(client, owner, project):

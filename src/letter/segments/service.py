@@ -20,7 +20,7 @@ from letter.contacts.models import Contact
 from letter.db.pagination import PageParams, PageResult, paginate
 from letter.errors import Invalid, NotFound
 from letter.segments.compile import compile_filter, matching_contacts
-from letter.segments.filter import parse_filter
+from letter.segments.filter import EventFilter, GroupFilter, TraitFilter, parse_filter
 from letter.segments.models import Segment
 
 __all__ = [
@@ -57,10 +57,27 @@ def preview(session: Session, project_id: uuid.UUID, raw_filter: Any,
             now: datetime | None = None) -> tuple[int, int]:
     """``(matches, total)`` for an unsaved filter; invalid filters raise ``Invalid``."""
     spec = parse_filter(raw_filter)
+    in_project = Contact.project_id == project_id
+    if _dialect(session) == "postgresql" and not _joins(spec):
+        # A filter on the contact row alone needs a full scan anyway: one scan
+        # counts both. (Event and account conditions plan better as joins.)
+        cond = compile_filter(spec, project_id, now or utcnow(), "postgresql")
+        row = session.execute(select(func.count().filter(cond), func.count())
+                              .select_from(Contact).where(in_project)).one()
+        return int(row[0]), int(row[1])
+    # SQLite may answer event filters from the events index alone: count separately
     matches = count_matches(session, project_id, spec, now)
-    total = session.scalar(select(func.count()).select_from(Contact)
-                           .where(Contact.project_id == project_id))
+    total = session.scalar(select(func.count()).select_from(Contact).where(in_project))
     return matches, int(total or 0)
+
+
+def _joins(spec: Any) -> bool:
+    """Does the filter read events or accounts?"""
+    if isinstance(spec, GroupFilter):
+        return any(_joins(child) for child in spec.children)
+    if isinstance(spec, TraitFilter):
+        return spec.path.startswith("account.")
+    return isinstance(spec, EventFilter)
 
 
 def list_segments(session: Session, project_id: uuid.UUID) -> list[Segment]:
