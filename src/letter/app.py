@@ -10,7 +10,16 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from letter import __version__
-from letter.api import audience, contacts, health, identity, ingestion, members, projects
+from letter.api import (
+    audience,
+    contacts,
+    health,
+    identity,
+    ingestion,
+    members,
+    projects,
+    segments,
+)
 from letter.api.errors import install_error_handlers
 from letter.api.metrics import Metrics, MetricsMiddleware, metrics_router
 from letter.api.middleware import BodyLimitMiddleware, UnitOfWorkMiddleware
@@ -48,7 +57,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    for module in (identity, members, projects, ingestion, contacts, audience):
+    for module in (identity, members, projects, ingestion, contacts, audience, segments):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(health.router)
     metrics = Metrics()

@@ -62,6 +62,9 @@ class Event(Base):
         Index(None, "project_id", "contact_id", "name", "occurred_at"),
         Index(None, "project_id", "external_user_id"),
         Index(None, "project_id", "created_at", "id"),
+        # Segments: "did / did not <name> within <window>" reads contact ids straight
+        # from this index (index-only), without touching the event rows.
+        Index(None, "project_id", "name", "occurred_at", "contact_id"),
     )
 
     id: Mapped[uuid.UUID] = id_column()

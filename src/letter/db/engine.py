@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from letter.db.sqlite_gate import GatedConnection
+from letter.segments import sqlite_functions
 
 __all__ = ["Database", "make_engine", "text"]
 
@@ -42,6 +43,8 @@ def _configure_sqlite(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+    # FilterSpec's instant and number rules, identical to the in-memory evaluator's
+    sqlite_functions.install(dbapi_conn)
 
 
 def _begin_immediate(conn: Connection) -> None:

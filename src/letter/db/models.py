@@ -8,6 +8,7 @@ from letter.contacts.models import Account, Contact, Event, MessageReceipt
 from letter.db.base import Base
 from letter.idempotency.models import IdempotencyRecord
 from letter.projects.models import Project, ProjectKey
+from letter.segments.models import Segment
 from letter.templates.models import Template
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "PersonalAccessToken",
     "Project",
     "ProjectKey",
+    "Segment",
     "Template",
     "User",
     "Workspace",

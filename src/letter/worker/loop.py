@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from letter.idempotency import service as idempotency
 from letter.ingestion import service as ingestion
 from letter.runtime import Runtime
+from letter.segments import service as segments
 
 __all__ = ["Job", "Worker", "default_jobs"]
 
@@ -44,10 +45,15 @@ def _prune_receipts(session: Session, _runtime: Runtime) -> int:
     return ingestion.prune_receipts(session)
 
 
+def _recount_segments(session: Session, _runtime: Runtime) -> int:
+    return segments.recount_stale(session)
+
+
 def default_jobs() -> list[Job]:
     return [
         Job("prune-idempotency", every=3600, run=_prune_idempotency),
         Job("prune-message-receipts", every=3600, run=_prune_receipts),
+        Job("recount-segments", every=30, run=_recount_segments),
     ]
 
 

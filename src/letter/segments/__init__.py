@@ -1,0 +1,1 @@
+"""Segments: FilterSpec, its SQL compiler and in-memory evaluator, saved segments."""

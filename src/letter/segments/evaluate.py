@@ -1,0 +1,123 @@
+"""Evaluate a FilterSpec on one contact in memory (branch nodes, trigger filters).
+
+It agrees with the SQL compiler (``compile.py``) contact for contact; a property
+test holds both to it.
+
+>>> view = ContactView(traits={"plan": "pro", "seats": "12"}, events=[("Signed In", now)])
+...                                                                    # doctest: +SKIP
+>>> matches(parse_filter({"kind": "trait", "path": "seats", "op": "gt", "value": 9}),
+...         view, now)                                                 # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from letter.clock import iso
+from letter.segments.filter import (
+    NEGATIVE_OPERATORS,
+    EventFilter,
+    GroupFilter,
+    SuppressionFilter,
+    TraitFilter,
+)
+from letter.segments.values import FilterValue, as_instant, as_number, string_form
+
+__all__ = ["ContactView", "matches", "resolve_path"]
+
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {
+    "gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le,
+}
+
+
+@dataclass
+class ContactView:
+    """What a filter can see of one contact.
+
+    ``account_traits`` is None when the contact has no account; ``events`` are
+    ``(name, occurred_at)`` pairs (only the names the filter mentions are needed).
+    """
+
+    traits: dict[str, Any] = field(default_factory=dict)
+    email: str | None = None
+    external_id: str | None = None
+    created_at: datetime | None = None
+    unsubscribed_at: datetime | None = None
+    account_traits: dict[str, Any] | None = None
+    events: Sequence[tuple[str, datetime]] = ()
+
+
+def matches(spec: Any, contact: ContactView, now: datetime) -> bool:
+    """Does ``contact`` satisfy the FilterSpec ``spec`` at instant ``now``?"""
+    if isinstance(spec, GroupFilter):
+        results = (matches(child, contact, now) for child in spec.children)
+        return all(results) if spec.op == "and" else any(results)
+    if isinstance(spec, TraitFilter):
+        return _trait(spec, resolve_path(contact, spec.path))
+    if isinstance(spec, EventFilter):
+        since = now - spec.window.delta() if spec.window else None
+        did = any(name == spec.eventName and (since is None or at >= since)
+                  for name, at in contact.events)
+        return did == spec.did
+    if isinstance(spec, SuppressionFilter):
+        return spec.includesSuppressed or contact.unsubscribed_at is None
+    raise TypeError(f"not a FilterSpec node: {spec!r}")
+
+
+_MISSING = object()
+
+
+def resolve_path(contact: ContactView, path: str) -> Any:
+    """The value a trait path addresses, or None when it is missing."""
+    if path in ("email", "external_id"):
+        return getattr(contact, path)
+    if path == "created_at":
+        return iso(contact.created_at)
+    parts = path.split(".")
+    root: Any = contact.traits
+    if parts[0] == "account":
+        root, parts = contact.account_traits, parts[1:]
+    for part in parts:
+        if not isinstance(root, dict):
+            return None
+        root = root.get(part)
+    return root
+
+
+def _trait(spec: TraitFilter, value: Any) -> bool:
+    if spec.op in ("exists", "not_exists"):
+        return (value is not None) == (spec.op == "exists")
+    assert spec.value is not None
+    positive = spec.op.removeprefix("not_") if spec.op != "neq" else "eq"
+    result = value is not None and _positive(positive, value, FilterValue.of(spec.value))
+    return not result if spec.op in NEGATIVE_OPERATORS else result
+
+
+def _positive(op: str, value: Any, wanted: FilterValue) -> bool:
+    if op == "eq":
+        return string_form(value) == wanted.text
+    if op == "contains":
+        if isinstance(value, list):
+            return any(string_form(item) == wanted.text for item in value)
+        text = string_form(value)
+        return text is not None and wanted.text in text
+    return _ordered(_ORDER[op], value, wanted)
+
+
+def _ordered(compare: Callable[[Any, Any], bool], value: Any, wanted: FilterValue) -> bool:
+    text = string_form(value)
+    if text is None:
+        return False  # objects and arrays have no order
+    number = as_number(value)
+    if number is not None and wanted.number is not None:
+        return compare(number, wanted.number)
+    if number is None and wanted.instant is not None:
+        instant = as_instant(value)
+        if instant is not None:
+            return compare(instant, wanted.instant)
+    return compare(text, wanted.text)

@@ -1,0 +1,115 @@
+"""Helpers: a bare project, contacts with accounts and events, and both evaluators."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from letter.auth.models import Workspace
+from letter.contacts.models import Account, Contact, Event
+from letter.projects.models import Project
+from letter.segments.compile import matching_contacts
+from letter.segments.evaluate import ContactView, matches
+from letter.segments.filter import parse_filter
+
+NOW = datetime(2026, 5, 16, 12, 0, tzinfo=UTC)
+
+
+def make_project(session: Session, workspace_id: uuid.UUID | None = None) -> uuid.UUID:
+    if workspace_id is None:
+        workspace = Workspace(name="ws")
+        session.add(workspace)
+        session.flush()
+        workspace_id = workspace.id
+    tag = uuid.uuid4().hex[:12]
+    project = Project(workspace_id=workspace_id, slug=f"p-{tag}", name="P",
+                      assigned_subdomain=f"s-{tag}")
+    session.add(project)
+    session.flush()
+    return project.id
+
+
+@dataclass
+class Person:
+    """A contact to insert, and what the in-memory evaluator sees of it."""
+
+    traits: dict[str, Any] = field(default_factory=dict)
+    email: str | None = None
+    external_id: str | None = None
+    created_at: datetime = NOW
+    unsubscribed_at: datetime | None = None
+    account_traits: dict[str, Any] | None = None
+    events: list[tuple[str, datetime]] = field(default_factory=list)
+    id: uuid.UUID | None = None
+
+    def view(self) -> ContactView:
+        return ContactView(traits=self.traits, email=self.email, external_id=self.external_id,
+                           created_at=self.created_at, unsubscribed_at=self.unsubscribed_at,
+                           account_traits=self.account_traits, events=self.events)
+
+
+def insert(session: Session, project_id: uuid.UUID, people: list[Person]) -> None:
+    seen: set[str] = set()
+    for person in people:
+        if person.external_id in seen:  # unique per project
+            person.external_id = None
+        if person.external_id is not None:
+            seen.add(person.external_id)
+        account_id = None
+        if person.account_traits is not None:
+            account = Account(project_id=project_id, external_id=f"acct-{uuid.uuid4().hex}",
+                              traits=person.account_traits)
+            session.add(account)
+            session.flush()
+            account_id = account.id
+        contact = Contact(project_id=project_id, external_id=person.external_id,
+                          email=person.email, traits=person.traits, account_id=account_id,
+                          created_at=person.created_at, unsubscribed_at=person.unsubscribed_at)
+        session.add(contact)
+        session.flush()
+        person.id = contact.id
+        for name, at in person.events:
+            session.add(Event(project_id=project_id, name=name, contact_id=contact.id,
+                              occurred_at=at))
+    session.flush()
+
+
+def sql_ids(session: Session, project_id: uuid.UUID, spec: Any,
+            now: datetime = NOW) -> set[uuid.UUID]:
+    dialect = session.get_bind().dialect.name
+    stmt = matching_contacts(spec, project_id, now, dialect).with_only_columns(Contact.id)
+    return set(session.scalars(stmt))
+
+
+def memory_ids(people: list[Person], spec: Any, now: datetime = NOW) -> set[uuid.UUID]:
+    return {p.id for p in people if p.id is not None and matches(spec, p.view(), now)}
+
+
+def trait(path: str, op: str, value: Any = None, **extra: Any) -> dict[str, Any]:
+    node = {"kind": "trait", "path": path, "op": op, **extra}
+    if op not in ("exists", "not_exists"):
+        node["value"] = value
+    return node
+
+
+def check(session: Session, project_id: uuid.UUID, people: list[Person], raw: dict[str, Any],
+          now: datetime = NOW) -> set[uuid.UUID]:
+    """Both evaluators agree on ``raw``; returns the matching ids."""
+    spec = parse_filter(raw)
+    in_sql = sql_ids(session, project_id, spec, now)
+    in_memory = memory_ids(people, spec, now)
+    assert in_sql == in_memory, (raw, in_sql, in_memory)
+    return in_sql
+
+
+def ids(*people: Person) -> set[uuid.UUID]:
+    return {p.id for p in people if p.id is not None}
+
+
+__all__ = ["NOW", "Person", "check", "ids", "insert", "make_project", "memory_ids", "select",
+           "sql_ids", "trait"]
