@@ -10,7 +10,16 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from letter import __version__
-from letter.api import health, identity, members, projects
+from letter.api import (
+    delivery_public,
+    domains,
+    health,
+    identity,
+    members,
+    messages,
+    projects,
+    templates,
+)
 from letter.api.errors import install_error_handlers
 from letter.api.middleware import BodyLimitMiddleware, UnitOfWorkMiddleware
 from letter.runtime import Runtime
@@ -45,7 +54,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    for module in (health, identity, members, projects):
+    for module in (
+        health, identity, members, projects, templates, domains, messages, delivery_public
+    ):
         app.include_router(module.router)
     app.add_middleware(UnitOfWorkMiddleware, new_session=runtime.db.new_session)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for(runtime.settings))

@@ -39,8 +39,19 @@ def _prune_idempotency(session: Session, _runtime: Runtime) -> int:
     return idempotency.prune(session)
 
 
+def _drain_outbox(_session: Session, runtime: Runtime) -> int:
+    # The drain runs its own short transactions (claim, load, finish) so no
+    # transaction stays open while it renders and talks SMTP.
+    from letter.delivery.drain import drain
+
+    return drain(runtime)
+
+
 def default_jobs() -> list[Job]:
-    return [Job("prune-idempotency", every=3600, run=_prune_idempotency)]
+    return [
+        Job("outbox", every=0.5, run=_drain_outbox),
+        Job("prune-idempotency", every=3600, run=_prune_idempotency),
+    ]
 
 
 class Worker:
