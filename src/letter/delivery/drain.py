@@ -24,6 +24,8 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,6 +42,7 @@ from letter.delivery.mime import SIGNED_HEADERS, OutgoingEmail, build_message
 from letter.delivery.models import Message, MessageEvent
 from letter.delivery.sender import Sender, sender_for
 from letter.delivery.service import render_context
+from letter.delivery.transport import SendResult
 from letter.errors import Invalid
 from letter.ids import uuid7
 from letter.projects.models import Project
@@ -52,6 +55,10 @@ __all__ = ["WORKER_ID", "claim", "drain", "next_local_midnight"]
 
 WORKER_ID = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 MAX_ATTEMPTS = 8
+SEND_CHUNK = 50
+# Chunks go to the transport from these threads while the next chunk renders
+# (SMTP time is spent waiting on the network, so it overlaps well).
+_senders = ThreadPoolExecutor(max_workers=4, thread_name_prefix="letter-outbox")
 
 
 def claim(db: Database, owner: str, limit: int, now: datetime, lease: float) -> list[uuid.UUID]:
@@ -134,7 +141,6 @@ def _load(session: Session, ids: list[uuid.UUID], owner: str, now: datetime,
 
 @dataclass
 class Plan:
-    outgoing: list[OutgoingEmail] = field(default_factory=list)
     # message id -> (state, detail, next_attempt_at)
     settled: dict[uuid.UUID, tuple[str, str | None, datetime | None]] = field(default_factory=dict)
 
@@ -174,8 +180,12 @@ def _render(batch: Batch, message: Message, links: Links) -> OutgoingEmail:
     return OutgoingEmail(sender.headers.envelope_from, message.to_email, raw, str(message.id))
 
 
-def _plan(batch: Batch, links: Links, now: datetime) -> Plan:
+def _plan(batch: Batch, links: Links, now: datetime,
+          emit: Callable[[list[OutgoingEmail]], None]) -> Plan:
+    """Decide each message's fate and render the ones to send, handing them to
+    ``emit`` in chunks so sending overlaps rendering."""
     plan = Plan()
+    pending: list[OutgoingEmail] = []
     budget = dict(batch.sent_today)
     for message in batch.messages:
         contact = batch.contacts.get(message.contact_id) if message.contact_id else None
@@ -189,11 +199,16 @@ def _plan(batch: Batch, links: Links, now: datetime) -> Plan:
                 "deferred", "daily send cap reached", next_local_midnight(now, project.timezone))
             continue
         try:
-            plan.outgoing.append(_render(batch, message, links))
+            pending.append(_render(batch, message, links))
         except Invalid as exc:
             plan.settled[message.id] = ("failed", exc.message, None)
             continue
         budget[project.id] += 1
+        if len(pending) >= SEND_CHUNK:
+            emit(pending)
+            pending = []
+    if pending:
+        emit(pending)
     return plan
 
 
@@ -202,7 +217,7 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def _finish(session: Session, batch: Batch, plan: Plan, results: dict[uuid.UUID, Any],
-            now: datetime) -> None:
+            now: datetime, accepted: datetime) -> None:
     by_id = {m.id: m for m in batch.messages}
     updates: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
@@ -216,7 +231,7 @@ def _finish(session: Session, batch: Batch, plan: Plan, results: dict[uuid.UUID,
         else:
             plan.settled[mid] = ("retry", result.detail, now + _backoff(message.attempts))
         if result.ok:
-            updates.append({"id": mid, "state": "sent", "sent_at": now, "reason": None,
+            updates.append({"id": mid, "state": "sent", "sent_at": accepted, "reason": None,
                             "provider_message_id": result.detail[:255] or None,
                             "lease_owner": None, "lease_expires_at": None, "updated_at": now})
     for mid, (state, detail, at) in plan.settled.items():
@@ -255,7 +270,8 @@ def _finish(session: Session, batch: Batch, plan: Plan, results: dict[uuid.UUID,
 def drain(runtime: Runtime, *, owner: str = WORKER_ID, now: datetime | None = None,
           limit: int | None = None) -> int:
     """Send one batch; returns how many messages it handled (0 when idle)."""
-    now = now or utcnow()
+    started = utcnow()
+    now = now or started
     settings = runtime.settings
     ids = claim(runtime.db, owner, limit or settings.outbox_batch_size, now,
                 settings.outbox_lease_seconds)
@@ -264,9 +280,18 @@ def drain(runtime: Runtime, *, owner: str = WORKER_ID, now: datetime | None = No
     with runtime.db.session() as session:
         batch = _load(session, ids, owner, now, settings.sending_domain)
     links = links_for(settings.secret_key or "", settings.public_url)
-    plan = _plan(batch, links, now)
-    answers = runtime.transport.send(plan.outgoing) if plan.outgoing else []
-    results = {uuid.UUID(o.ref): r for o, r in zip(plan.outgoing, answers, strict=True)}
+    sending: list[tuple[list[OutgoingEmail], Future[list[SendResult]]]] = []
+
+    def emit(chunk: list[OutgoingEmail]) -> None:
+        sending.append((chunk, _senders.submit(runtime.transport.send, chunk)))
+
+    plan = _plan(batch, links, now, emit)
+    results = {}
+    for chunk, future in sending:
+        for outgoing, result in zip(chunk, future.result(), strict=True):
+            results[uuid.UUID(outgoing.ref)] = result
+    # sent_at is when the relay accepted (on the caller's clock when ``now`` is given).
+    accepted = now + (utcnow() - started)
     with runtime.db.session() as session:
-        _finish(session, batch, plan, results, now)
+        _finish(session, batch, plan, results, now, accepted)
     return len(ids)

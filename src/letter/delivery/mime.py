@@ -17,7 +17,7 @@ True
 from __future__ import annotations
 
 import binascii
-import uuid
+import hashlib
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate
@@ -87,7 +87,8 @@ def build_message(
     html: str,
     extra_headers: dict[str, str] | None = None,
 ) -> bytes:
-    boundary = "=_" + uuid.uuid4().hex
+    # Unique per message without a random draw: the Message-ID is unique already.
+    boundary = "=_" + hashlib.blake2b(message_id.encode(), digest_size=12).hexdigest()
     parts = [
         sender.block,
         _header("To", to),

@@ -37,7 +37,7 @@ __all__ = ["FONTS", "PRESETS", "Design", "font_stack", "normalise_design"]
 HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 
 FONTS: dict[str, str] = {
-    "system": "-apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif",
+    "system": "-apple-system, BlinkMacSystemFont, 'Segoe UI', Helvetica, Arial, sans-serif",
     "helvetica": "Helvetica, Arial, sans-serif",
     "serif": "Georgia, 'Times New Roman', serif",
     "georgia": "Georgia, serif",
