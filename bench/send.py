@@ -167,6 +167,7 @@ def main() -> None:
               f"({args.workers or 'in-process'} worker(s), batch {args.batch}, "
               f"{args.pool} SMTP connections)", file=sys.stderr)
         started = time.perf_counter()
+        cpu_started, server_started = time.process_time(), cpu_seconds(server.pid)
         if args.workers:
             env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "LETTER_DATABASE_URL": url,
                    "LETTER_DATA_DIR": str(tmp), "LETTER_SECRET_KEY": "bench",
@@ -189,8 +190,8 @@ def main() -> None:
             while drain(runtime):
                 pass
         elapsed = time.perf_counter() - started
-        server_cpu = cpu_seconds(server.pid)
-        own_cpu = time.process_time()
+        server_cpu = cpu_seconds(server.pid) - server_started
+        own_cpu = time.process_time() - cpu_started
         with runtime.db.session() as session:
             rows = session.execute(select(Message.created_at, Message.sent_at, Message.state)
                                    ).all()
@@ -205,8 +206,14 @@ def main() -> None:
         print(f"database: {backend}; SMTP: aiosmtpd in another process, {args.pool} connections")
         print(f"sent {len(sent)}/{args.messages} in {elapsed:.2f} s: "
               f"{len(sent) / elapsed:,.0f} emails/s (rendered + DKIM-signed + delivered)")
-        print(f"CPU: SMTP server process {server_cpu:.2f} s, this process {own_cpu:.2f} s "
-              f"(incl. seeding)")
+        if not args.workers:
+            worker_ms = own_cpu / max(1, len(sent)) * 1e3
+            server_ms = server_cpu / max(1, len(sent)) * 1e3
+            # The worker (one GIL) and the server each need a core; the slower one bounds.
+            print(f"CPU per email: worker {worker_ms:.2f} ms, SMTP server {server_ms:.2f} ms; "
+                  f"with a core each (an idle 2-core machine) the bound is "
+                  f"{1e3 / max(worker_ms, server_ms):,.0f} emails/s")
+            print(f"load average during the run: {os.getloadavg()[0]:.2f}")
         print(f"queue-to-accepted latency: p50 {pct(0.5):.2f} s, p99 {pct(0.99):.2f} s "
               f"(all {args.messages} queued at once)")
     finally:

@@ -215,7 +215,7 @@ class SmtpTransport:
                 if code not in (250, 251):
                     client.rset()
                     return _failure(code, reply), True
-            code, reply = client.data(data)
+            code, reply = _data(client, data, raw=isinstance(message, OutgoingEmail))
         except smtplib.SMTPServerDisconnected as exc:
             return SendResult(ok=False, detail=f"disconnected: {exc}"), False
         except smtplib.SMTPResponseException as exc:
@@ -233,6 +233,24 @@ class SmtpTransport:
             idle, self._idle = self._idle, []
         for client in idle:
             _close(client)
+
+
+def _data(client: smtplib.SMTP, data: bytes, *, raw: bool) -> tuple[int, bytes]:
+    """DATA with dot-stuffing done by ``bytes.replace``: Letter's own messages
+    already use CRLF, so smtplib's line-ending regex pass is not needed."""
+    if not raw:
+        return client.data(data)
+    client.putcmd("data")
+    code, reply = client.getreply()
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    body = data.replace(b"\r\n.", b"\r\n..")
+    if body.startswith(b"."):
+        body = b"." + body
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    client.send(body + b".\r\n")
+    return client.getreply()
 
 
 def _retryable(result: SendResult) -> bool:

@@ -25,6 +25,7 @@ __all__ = ["PRESETS", "compile_layout", "compose", "footer_text"]
 
 BODY, PREVIEW, UNSUB = "@@LETTER_BODY@@", "@@LETTER_PREVIEW@@", "@@LETTER_UNSUB@@"
 SHIELD = re.compile(r"@@LQ(\d+)@@")
+_BLANKS = re.compile(r"[ \t]{2,}|\t")
 _inliner = css_inline.CSSInliner(
     keep_style_tags=True, keep_at_rules=True, load_remote_stylesheets=False
 )
@@ -77,7 +78,10 @@ a.button {{ background: {accent}; color: #ffffff; }}
 
 @lru_cache(maxsize=256)
 def _compile(design_json: bytes) -> str:
-    return str(mrml.to_html(_mjml(orjson.loads(design_json))).content)
+    html = str(mrml.to_html(_mjml(orjson.loads(design_json))).content)
+    # The layout has no <pre>: runs of blanks mean nothing in it, and without them
+    # DKIM's relaxed body canonicalisation has nothing to rewrite.
+    return _BLANKS.sub(" ", html)
 
 
 def compile_layout(design: dict[str, object]) -> str:
