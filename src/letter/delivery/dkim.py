@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 __all__ = ["DkimSigner", "canonical_body", "canonical_header", "generate_key", "public_record"]
 
 _WSP = re.compile(rb"[ \t]+")
-# After the first pass only spaces remain; only runs that change: a tab, or two or more blanks (single spaces stay as they are,
-# which keeps the body pass cheap on long HTML).
+# Only the runs that change: a tab, or two or more blanks (single spaces stay
+# as they are, which keeps the body pass cheap on long HTML).
 _WSP_RUN = re.compile(rb"[ \t]{2,}|\t")
 _FOLD = re.compile(rb"\r\n(?=[ \t])")
 _TRAILING_WSP = re.compile(rb"[ \t]+\r\n")
