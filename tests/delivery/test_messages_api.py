@@ -105,3 +105,19 @@ def test_preview_and_test_email_service(db, runtime, project_row, make_contact, 
     drain(runtime)
     assert b"Subject: [Test] Hi Me" in smtp.messages[0].data
     assert b"/t/o/" not in smtp.messages[0].data  # test emails are not tracked
+
+
+def test_node_content_accepts_camel_and_snake_case():
+    import pytest
+
+    from letter.delivery.service import node_content
+    from letter.errors import Invalid
+
+    camel = node_content({"subject": "Hi", "preview": "p", "bodyDoc": doc("x"),
+                          "templateId": "00000000-0000-7000-8000-000000000001"})
+    snake = node_content({"subject": "Hi", "body_doc": doc("x"), "template_id": None})
+    assert camel.body_doc == snake.body_doc and str(camel.template_id).endswith("1")
+    for bad in ({"subject": "Hi"}, {"subject": "", "bodyDoc": doc("x")},
+                {"subject": "Hi", "bodyDoc": doc("x"), "templateId": "nope"}, "x"):
+        with pytest.raises(Invalid):
+            node_content(bad)

@@ -31,11 +31,13 @@ from letter.templates import service as templates
 from letter.templates.render import CompiledContent, compile_content, missing_variables
 
 __all__ = [
+    "NodeContent",
     "Preview",
     "compile_for",
     "get_message",
     "list_messages",
     "message_history",
+    "node_content",
     "preview_email",
     "queue_message",
     "queue_test_email",
@@ -212,3 +214,35 @@ def message_history(session: Session, message: Message) -> list[MessageEvent]:
     stmt = (select(MessageEvent).where(MessageEvent.message_id == message.id)
             .order_by(MessageEvent.created_at, MessageEvent.id))
     return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class NodeContent:
+    subject: str
+    preview: str | None
+    body_doc: Any
+    template_id: uuid.UUID | None
+
+
+def node_content(config: dict[str, Any]) -> NodeContent:
+    """An email node's config (camelCase ``bodyDoc``/``templateId``, snake_case
+    accepted too) as the arguments of :func:`preview_email` / :func:`queue_test_email`.
+
+    >>> node_content({"subject": "Hi", "bodyDoc": {"type": "doc"}}).body_doc
+    {'type': 'doc'}
+    """
+    if not isinstance(config, dict):
+        raise Invalid("config: must be an object")
+    body = config.get("bodyDoc", config.get("body_doc"))
+    if body is None:
+        raise Invalid("config.bodyDoc: the email has no body")
+    raw_template = config.get("templateId", config.get("template_id"))
+    try:
+        template_id = uuid.UUID(str(raw_template)) if raw_template else None
+    except ValueError as exc:
+        raise Invalid("config.templateId: not a template id") from exc
+    subject = config.get("subject")
+    if not isinstance(subject, str) or not subject.strip():
+        raise Invalid("config.subject: must not be empty")
+    preview = config.get("preview")
+    return NodeContent(subject, preview if isinstance(preview, str) else None, body, template_id)
