@@ -181,3 +181,13 @@ def test_webhook_garbage_is_a_clean_error(api, runtime):
                  "bad_request")
     assert_error(api.post("/v1/webhooks/postmark", content=b"{}",
                           headers={"Authorization": "Basic !!!"}), 401, "unauthorized")
+
+
+def test_only_sns_urls_are_fetched_for_confirmation():
+    from letter.delivery.webhooks import is_sns_url
+
+    assert is_sns_url("https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&T=1")
+    for url in ("http://sns.eu-west-1.amazonaws.com/", "https://sns.eu-west-1.amazonaws.com.evil/",
+                "https://evil.test/sns.us-east-1.amazonaws.com",
+                "https://sns.us-east-1.amazonaws.com:8443/", "https://127.0.0.1/", ""):
+        assert not is_sns_url(url), url

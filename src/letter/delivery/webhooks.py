@@ -8,7 +8,9 @@ see ``letter admin webhook-secret``):
   "message_id": "<Letter message id or Message-ID header>",
   "bounce_type": "hard"|"soft", "detail": "…"}]}`` (or one such object).
 - ``ses``: Amazon SES notifications through an SNS HTTPS subscription whose URL
-  carries the secret as Basic-auth password (``https://letter:<secret>@host/v1/webhooks/ses``).
+  carries the secret as Basic-auth password (``https://letter:<secret>@host/v1/webhooks/ses``);
+  the subscription confirmation is answered by fetching its ``SubscribeURL`` (only
+  ``https://sns.<region>.amazonaws.com``).
 - ``postmark``: Postmark webhooks with the same Basic-auth credentials; Letter
   tags every message with ``X-PM-Metadata-letter_message_id`` so Postmark echoes it.
 
@@ -24,7 +26,9 @@ import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -100,8 +104,8 @@ def _ses(payload: Any) -> list[Outcome]:
         raise Invalid("body: not an SNS message")
     kind = payload.get("Type")
     if kind == "SubscriptionConfirmation":
-        raise Invalid("SNS subscription confirmations are not accepted here; confirm the "
-                      "subscription from the SubscribeURL in the SNS console")
+        confirm_subscription(str(payload.get("SubscribeURL") or ""))
+        return []
     if kind != "Notification":
         raise Invalid("body: Type must be Notification")
     message = _json(payload.get("Message") or "")
@@ -124,6 +128,28 @@ def _ses(payload: Any) -> list[Outcome]:
         complaint = message.get("complaint") or {}
         return [Outcome(ref, "complained", detail=_text(complaint.get("complaintFeedbackType")))]
     return []
+
+
+SNS_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+
+
+def is_sns_url(url: str) -> bool:
+    """Only Amazon SNS's own HTTPS endpoints are fetched (no open proxy)."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" and bool(SNS_HOST.match(parts.hostname or "")) and (
+        parts.port in (None, 443))
+
+
+def confirm_subscription(url: str) -> None:
+    """Confirm an SNS subscription (already authenticated by the Basic credentials)."""
+    if not is_sns_url(url):
+        raise Invalid("SubscribeURL: not an Amazon SNS endpoint")
+    try:
+        response = httpx.get(url, timeout=10.0, follow_redirects=False)
+    except httpx.HTTPError as exc:
+        raise Invalid(f"SubscribeURL: confirmation failed: {exc}") from exc
+    if response.status_code != 200:
+        raise Invalid(f"SubscribeURL: confirmation failed with HTTP {response.status_code}")
 
 
 def _postmark(payload: Any) -> list[Outcome]:
