@@ -28,10 +28,10 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from letter.clock import utcnow
@@ -216,24 +216,48 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
 
 
+_MESSAGES = cast(Table, Message.__table__)
+_HISTORY = cast(Table, MessageEvent.__table__)
+_EVENTS = cast(Table, Event.__table__)
+_SENT = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id == bindparam("_id"))
+    .values(state="sent", sent_at=bindparam("_at"), provider_message_id=bindparam("_provider"),
+            reason=None, lease_owner=None, lease_expires_at=None, updated_at=bindparam("_now"))
+)
+
+
+def _event_row(message: Message, name: str, now: datetime) -> dict[str, Any]:
+    return {
+        "id": uuid7(), "project_id": message.project_id, "contact_id": message.contact_id,
+        "name": name, "occurred_at": now, "created_at": now,
+        "properties": {
+            "message_id": str(message.id), "subject": message.subject, "kind": message.kind,
+            "broadcast_id": str(message.broadcast_id) if message.broadcast_id else None,
+            "sequence_id": str(message.sequence_id) if message.sequence_id else None,
+        },
+    }
+
+
 def _finish(session: Session, batch: Batch, plan: Plan, results: dict[uuid.UUID, Any],
             now: datetime, accepted: datetime) -> None:
+    """Write the batch's outcome with a few executemany statements (Core, not the
+    ORM unit of work: this is the hot path)."""
     by_id = {m.id: m for m in batch.messages}
-    updates: list[dict[str, Any]] = []
+    sent: list[dict[str, Any]] = []
+    others: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     for mid, result in results.items():
         message = by_id[mid]
         if result.ok:
             plan.settled[mid] = ("sent", None, None)
+            sent.append({"_id": mid, "_at": accepted, "_now": now,
+                         "_provider": result.detail[:255] or None})
         elif result.permanent or message.attempts >= MAX_ATTEMPTS:
             plan.settled[mid] = ("failed", result.detail, None)
         else:
             plan.settled[mid] = ("retry", result.detail, now + _backoff(message.attempts))
-        if result.ok:
-            updates.append({"id": mid, "state": "sent", "sent_at": accepted, "reason": None,
-                            "provider_message_id": result.detail[:255] or None,
-                            "lease_owner": None, "lease_expires_at": None, "updated_at": now})
     for mid, (state, detail, at) in plan.settled.items():
         message = by_id[mid]
         if state in ("deferred", "retry"):
@@ -241,30 +265,23 @@ def _finish(session: Session, batch: Batch, plan: Plan, results: dict[uuid.UUID,
                    "lease_owner": None, "lease_expires_at": None, "updated_at": now}
             if state == "deferred":
                 row["attempts"] = message.attempts - 1  # waiting for tomorrow is no attempt
-            updates.append(row)
+            others.append(row)
         elif state != "sent":
-            updates.append({"id": mid, "state": state, "reason": detail, "lease_owner": None,
-                            "lease_expires_at": None, "updated_at": now})
+            others.append({"id": mid, "state": state, "reason": detail, "lease_owner": None,
+                           "lease_expires_at": None, "updated_at": now})
         history.append({"id": uuid7(), "project_id": message.project_id, "message_id": mid,
                         "state": state, "detail": detail, "created_at": now})
         if state in ("sent", "suppressed") and message.contact_id:
-            events.append({
-                "id": uuid7(), "project_id": message.project_id, "contact_id": message.contact_id,
-                "name": "Email Sent" if state == "sent" else "Email Suppressed",
-                "properties": {"message_id": str(mid), "subject": message.subject,
-                               "kind": message.kind,
-                               "broadcast_id": str(message.broadcast_id)
-                               if message.broadcast_id else None,
-                               "sequence_id": str(message.sequence_id)
-                               if message.sequence_id else None},
-                "occurred_at": now, "created_at": now,
-            })
-    if updates:
-        session.execute(update(Message), updates)
+            name = "Email Sent" if state == "sent" else "Email Suppressed"
+            events.append(_event_row(message, name, now))
+    if sent:
+        session.execute(_SENT, sent)
+    if others:
+        session.execute(update(Message), others)
     if history:
-        session.execute(insert(MessageEvent), history)
+        session.execute(_HISTORY.insert(), history)
     if events:
-        session.execute(insert(Event), events)
+        session.execute(_EVENTS.insert(), events)
 
 
 def drain(runtime: Runtime, *, owner: str = WORKER_ID, now: datetime | None = None,
