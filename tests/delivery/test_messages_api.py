@@ -121,3 +121,18 @@ def test_node_content_accepts_camel_and_snake_case():
                 {"subject": "Hi", "bodyDoc": doc("x"), "templateId": "nope"}, "x"):
         with pytest.raises(Invalid):
             node_content(bad)
+
+
+def test_addresses_cannot_inject_headers(api, owner, project_row, make_contact, runtime, smtp):
+    for bad in ("a@b.test\r\nBcc: x@y.test", "not an email", "a b@c.test"):
+        assert_error(api.post(url(project_row), headers=owner.headers, json={
+            "to": {"email": bad}, "subject": "s", "body_doc": doc("b")}), 400, "bad_request")
+    # Even a contact stored with a line break in its email cannot add a header.
+    make_contact("x@y.test\r\nBcc: evil@z.test", external_id="odd")
+    mid = api.post(url(project_row), headers=owner.headers, json={
+        "to": {"external_id": "odd"}, "subject": "s", "body_doc": doc("b")}).json()["id"]
+    drain(runtime)
+    detail = api.get(f"{url(project_row)}/{mid}", headers=owner.headers).json()
+    assert detail["state"] == "failed" and detail["reason"] == "invalid recipient address"
+    for message in smtp.messages:
+        assert b"\r\nBcc:" not in message.data

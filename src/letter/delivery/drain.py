@@ -145,6 +145,10 @@ class Plan:
     settled: dict[uuid.UUID, tuple[str, str | None, datetime | None]] = field(default_factory=dict)
 
 
+def _deliverable(address: str) -> bool:
+    return "@" in address and not any(c in address for c in " \r\n<>,;")
+
+
 def _suppressed(message: Message, contact: Contact | None) -> str | None:
     if contact is None or contact.unsubscribed_at is None or message.kind == "test":
         return None
@@ -190,6 +194,9 @@ def _plan(batch: Batch, links: Links, now: datetime,
     for message in batch.messages:
         contact = batch.contacts.get(message.contact_id) if message.contact_id else None
         project = batch.projects[message.project_id]
+        if not _deliverable(message.to_email):
+            plan.settled[message.id] = ("failed", "invalid recipient address", None)
+            continue
         reason = _suppressed(message, contact)
         if reason is not None:
             plan.settled[message.id] = ("suppressed", reason, None)

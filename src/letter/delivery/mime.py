@@ -41,6 +41,8 @@ class OutgoingEmail:
 
 
 def _header(name: str, value: str) -> bytes:
+    if "\r" in value or "\n" in value:  # no value can start a header of its own
+        value = " ".join(value.split())
     if value.isascii() and len(value) < 900:
         return f"{name}: {value}\r\n".encode()
     encoded = Header(value, "utf-8", header_name=name).encode(linesep="\r\n")

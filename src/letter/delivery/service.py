@@ -23,7 +23,7 @@ from letter.contacts.models import Account, Contact
 from letter.db.pagination import PageParams, PageResult, paginate
 from letter.delivery.models import KINDS, PRIORITY, Message, MessageEvent
 from letter.delivery.sender import from_address
-from letter.domains.service import domain_of
+from letter.domains.service import check_email, domain_of
 from letter.errors import Invalid, NotFound
 from letter.ids import uuid7
 from letter.projects.models import Project
@@ -140,6 +140,7 @@ def resolve_recipient(
         return contact
     if not email:
         raise Invalid("to: give external_id or email")
+    email = check_email("to.email", email)
     found = session.scalars(select(Contact).where(
         Contact.project_id == project.id, Contact.email == email).limit(1)).first()
     if found is not None:

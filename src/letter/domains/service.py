@@ -25,6 +25,7 @@ from letter.projects.models import Project
 
 __all__ = [
     "DnsRecord",
+    "check_email",
     "delete_domain",
     "dns_records",
     "domain_of",
@@ -52,7 +53,8 @@ def domain_of(email: str) -> str:
     return email.rsplit("@", 1)[-1].lower()
 
 
-def _check_email(field: str, value: str) -> str:
+def check_email(field: str, value: str) -> str:
+    """A plausible single address (no display name, no spaces, no line breaks)."""
     value = value.strip()
     if len(value) > 320 or not EMAIL.match(value):
         raise Invalid(f"{field}: not an email address")
@@ -180,9 +182,9 @@ def set_sender_identity(
     session: Session, project: Project, *, from_email: str, from_name: str | None,
     reply_to_email: str | None,
 ) -> Project:
-    from_email = _check_email("from_email", from_email)
+    from_email = check_email("from_email", from_email)
     if reply_to_email:
-        reply_to_email = _check_email("reply_to_email", reply_to_email)
+        reply_to_email = check_email("reply_to_email", reply_to_email)
     if project.sending_mode == "byo_domain":
         _require_verified(session, project, from_email)
     project.from_email = from_email
