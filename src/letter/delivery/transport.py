@@ -224,6 +224,8 @@ class SmtpTransport:
             return _failure(exc.smtp_code, exc.smtp_error), True
         except (OSError, smtplib.SMTPException) as exc:
             return SendResult(ok=False, detail=f"disconnected: {exc}"), False
+        except ValueError as exc:  # an address smtplib refuses to put on the wire
+            return SendResult(ok=False, permanent=True, detail=str(exc)), True
         if code != 250:
             return _failure(code, reply), True
         return SendResult(ok=True, detail=reply.decode(errors="replace")), True
