@@ -30,8 +30,9 @@ _TRAILING_WSP = re.compile(rb"[ \t]+\r\n")
 
 def canonical_header(name: bytes, value: bytes) -> bytes:
     """Relaxed header canonicalisation (RFC 6376 §3.4.2)."""
-    value = _WSP.sub(b" ", _FOLD.sub(b"", value)).strip(b" \t\r\n")
-    return name.strip().lower() + b":" + value + b"\r\n"
+    if b"\n" in value or b"\t" in value or b"  " in value:
+        value = _WSP.sub(b" ", _FOLD.sub(b"", value))
+    return name.strip().lower() + b":" + value.strip(b" \t\r\n") + b"\r\n"
 
 
 def canonical_body(body: bytes) -> bytes:
