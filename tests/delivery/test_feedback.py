@@ -191,3 +191,29 @@ def test_only_sns_urls_are_fetched_for_confirmation():
                 "https://evil.test/sns.us-east-1.amazonaws.com",
                 "https://sns.us-east-1.amazonaws.com:8443/", "https://127.0.0.1/", ""):
         assert not is_sns_url(url), url
+
+
+def test_webhook_payloads_of_the_wrong_shape_never_crash(api, runtime):
+    secret = runtime.settings.delivery_webhook_secret
+    bodies = [
+        {"Type": "Notification", "Message": {"not": "a string"}},
+        {"Type": "Notification", "Message": json.dumps({"notificationType": "Bounce",
+                                                        "mail": [1], "bounce": "x"})},
+        {"Type": "Notification", "Message": json.dumps({"eventType": "Delivery",
+                                                        "mail": {"commonHeaders": 5,
+                                                                 "headers": "x"}})},
+        {"Type": "Notification", "Message": json.dumps([1, 2])},
+        "just a string", 42, None,
+    ]
+    for body in bodies:
+        response = api.post("/v1/webhooks/ses", content=json.dumps(body).encode(),
+                            headers=basic(secret))
+        assert response.status_code in (200, 400), (body, response.text)
+    for body in ({"RecordType": "Bounce", "Metadata": [1]}, {"RecordType": 5}, [], "x"):
+        response = api.post("/v1/webhooks/postmark", content=json.dumps(body).encode(),
+                            headers=basic(secret))
+        assert response.status_code in (200, 400), (body, response.text)
+    for body in ({"events": "x"}, {"events": [1]}, "x", 5, [{"type": "delivered"}]):
+        raw = json.dumps(body).encode()
+        response = api.post("/v1/webhooks/generic", content=raw, headers=sign(secret, raw))
+        assert response.status_code == 400, (body, response.text)

@@ -95,6 +95,12 @@ def _generic(payload: Any) -> list[Outcome]:
     return out
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """Provider payloads are untrusted: a field that should be an object and is
+    not counts as empty."""
+    return value if isinstance(value, dict) else {}
+
+
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)[:1000]
 
@@ -108,24 +114,26 @@ def _ses(payload: Any) -> list[Outcome]:
         return []
     if kind != "Notification":
         raise Invalid("body: Type must be Notification")
-    message = _json(payload.get("Message") or "")
+    raw = payload.get("Message")
+    message = _json(raw) if isinstance(raw, str) else None
     if not isinstance(message, dict):
         raise Invalid("Message: not an SES notification")
     event = message.get("notificationType") or message.get("eventType")
-    mail = message.get("mail") or {}
-    ref = str((mail.get("commonHeaders") or {}).get("messageId") or "")
-    for header in mail.get("headers") or []:
+    mail = _obj(message.get("mail"))
+    ref = str(_obj(mail.get("commonHeaders")).get("messageId") or "")
+    headers = mail.get("headers")
+    for header in headers if isinstance(headers, list) else []:
         if isinstance(header, dict) and str(header.get("name", "")).lower() == "message-id":
             ref = str(header.get("value"))
     if event == "Delivery":
         return [Outcome(ref, "delivered")]
     if event == "Bounce":
-        bounce = message.get("bounce") or {}
+        bounce = _obj(message.get("bounce"))
         hard = bounce.get("bounceType") == "Permanent"
         return [Outcome(ref, "bounced", "hard" if hard else "soft",
                         _text(bounce.get("bounceSubType")))]
     if event == "Complaint":
-        complaint = message.get("complaint") or {}
+        complaint = _obj(message.get("complaint"))
         return [Outcome(ref, "complained", detail=_text(complaint.get("complaintFeedbackType")))]
     return []
 
@@ -155,7 +163,7 @@ def confirm_subscription(url: str) -> None:
 def _postmark(payload: Any) -> list[Outcome]:
     if not isinstance(payload, dict):
         raise Invalid("body: not a Postmark webhook")
-    ref = str((payload.get("Metadata") or {}).get("letter_message_id") or "")
+    ref = str(_obj(payload.get("Metadata")).get("letter_message_id") or "")
     record = payload.get("RecordType")
     if record == "Delivery":
         return [Outcome(ref, "delivered")]
