@@ -111,3 +111,13 @@ def test_next_local_midnight_across_dst():
     midnight = next_local_midnight(now, "Europe/Paris")
     assert midnight.astimezone(ZoneInfo("Europe/Paris")).hour == 0
     assert midnight == datetime(2026, 3, 29, 23, 0, tzinfo=UTC) - timedelta(hours=1)
+
+
+def test_sends_to_the_contacts_current_address(db, runtime, project_row, make_contact, smtp):
+    contact = make_contact("old@example.com", traits={"name": "Ada"})
+    mid = queue(db, project_row.id, contact)
+    with db.session() as session:
+        session.get(type(contact), contact.id).email = "new@example.com"
+    drain(runtime, now=datetime.now(UTC) + timedelta(seconds=1))
+    assert smtp.messages[0].rcpt_tos == ["new@example.com"]
+    assert states(db)[mid].to_email == "new@example.com"

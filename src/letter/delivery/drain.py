@@ -145,6 +145,14 @@ class Plan:
     settled: dict[uuid.UUID, tuple[str, str | None, datetime | None]] = field(default_factory=dict)
 
 
+def _recipient(message: Message, contact: Contact | None) -> str:
+    """The contact's address as it is now (it may have changed since queueing);
+    test emails go where they were addressed."""
+    if message.kind != "test" and contact is not None and contact.email:
+        return contact.email
+    return message.to_email
+
+
 def _deliverable(address: str) -> bool:
     return "@" in address and not any(c in address for c in " \r\n<>,;")
 
@@ -171,8 +179,9 @@ def _render(batch: Batch, message: Message, links: Links) -> OutgoingEmail:
                                              unsubscribe, email=message.to_email))
     html = rendered.html if message.kind == "test" else links.track(rendered.html, message.id)
     sender = batch.senders[message.project_id]
+    to = _recipient(message, contact)
     raw = build_message(
-        sender.headers, to=message.to_email, subject=rendered.subject,
+        sender.headers, to=to, subject=rendered.subject,
         message_id=message.message_id_header, unsubscribe_https=unsubscribe,
         unsubscribe_mailto=f"mailto:unsubscribe@{sender.domain}?subject=unsubscribe%20{message.id}",
         text=rendered.text, html=html,
@@ -181,7 +190,7 @@ def _render(batch: Batch, message: Message, links: Links) -> OutgoingEmail:
     )
     if sender.signer is not None:
         raw = sender.signer.sign(raw, SIGNED_HEADERS)
-    return OutgoingEmail(sender.headers.envelope_from, message.to_email, raw, str(message.id))
+    return OutgoingEmail(sender.headers.envelope_from, to, raw, str(message.id))
 
 
 def _plan(batch: Batch, links: Links, now: datetime,
@@ -194,7 +203,7 @@ def _plan(batch: Batch, links: Links, now: datetime,
     for message in batch.messages:
         contact = batch.contacts.get(message.contact_id) if message.contact_id else None
         project = batch.projects[message.project_id]
-        if not _deliverable(message.to_email):
+        if not _deliverable(_recipient(message, contact)):
             plan.settled[message.id] = ("failed", "invalid recipient address", None)
             continue
         reason = _suppressed(message, contact)
@@ -230,6 +239,7 @@ _SENT = (
     update(_MESSAGES)
     .where(_MESSAGES.c.id == bindparam("_id"))
     .values(state="sent", sent_at=bindparam("_at"), provider_message_id=bindparam("_provider"),
+            to_email=bindparam("_to"),
             reason=None, lease_owner=None, lease_expires_at=None, updated_at=bindparam("_now"))
 )
 
@@ -247,7 +257,7 @@ def _event_row(message: Message, name: str, now: datetime) -> dict[str, Any]:
 
 
 def _finish(session: Session, batch: Batch, plan: Plan, results: dict[uuid.UUID, Any],
-            now: datetime, accepted: datetime) -> None:
+            recipients: dict[uuid.UUID, str], now: datetime, accepted: datetime) -> None:
     """Write the batch's outcome with a few executemany statements (Core, not the
     ORM unit of work: this is the hot path)."""
     by_id = {m.id: m for m in batch.messages}
@@ -259,7 +269,7 @@ def _finish(session: Session, batch: Batch, plan: Plan, results: dict[uuid.UUID,
         message = by_id[mid]
         if result.ok:
             plan.settled[mid] = ("sent", None, None)
-            sent.append({"_id": mid, "_at": accepted, "_now": now,
+            sent.append({"_id": mid, "_at": accepted, "_now": now, "_to": recipients[mid],
                          "_provider": result.detail[:255] or None})
         elif result.permanent or message.attempts >= MAX_ATTEMPTS:
             plan.settled[mid] = ("failed", result.detail, None)
@@ -310,12 +320,13 @@ def drain(runtime: Runtime, *, owner: str = WORKER_ID, now: datetime | None = No
         sending.append((chunk, _senders.submit(runtime.transport.send, chunk)))
 
     plan = _plan(batch, links, now, emit)
-    results = {}
+    results, recipients = {}, {}
     for chunk, future in sending:
         for outgoing, result in zip(chunk, future.result(), strict=True):
             results[uuid.UUID(outgoing.ref)] = result
+            recipients[uuid.UUID(outgoing.ref)] = outgoing.recipient
     # sent_at is when the relay accepted (on the caller's clock when ``now`` is given).
     accepted = now + (utcnow() - started)
     with runtime.db.session() as session:
-        _finish(session, batch, plan, results, now, accepted)
+        _finish(session, batch, plan, results, recipients, now, accepted)
     return len(ids)
