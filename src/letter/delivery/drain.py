@@ -71,7 +71,8 @@ def claim(db: Database, owner: str, limit: int, now: datetime, lease: float) -> 
         if len(ids) < limit:
             due = (select(Message.id)
                    .where(Message.state == "queued", Message.next_attempt_at <= now)
-                   .order_by(Message.priority, Message.next_attempt_at).limit(limit - len(ids))
+                   .order_by(Message.priority, Message.next_attempt_at, Message.id)
+                   .limit(limit - len(ids))
                    .with_for_update(skip_locked=True))
             ids += list(session.scalars(due))
         if ids:
