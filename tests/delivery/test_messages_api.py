@@ -104,7 +104,12 @@ def test_preview_and_test_email_service(db, runtime, project_row, make_contact, 
         assert message.kind == "test"
     drain(runtime)
     assert b"Subject: [Test] Hi Me" in smtp.messages[0].data
-    assert b"/t/o/" not in smtp.messages[0].data  # test emails are not tracked
+    import email as email_lib
+    from email import policy
+
+    parsed = email_lib.message_from_bytes(smtp.messages[0].data, policy=policy.default)
+    html = parsed.get_body(("html",)).get_content()
+    assert "<p" in html and "/t/o/" not in html  # test emails are not tracked
 
 
 def test_node_content_accepts_camel_and_snake_case():
