@@ -13,12 +13,16 @@ from letter import __version__
 from letter.api import (
     audience,
     contacts,
+    delivery_public,
+    domains,
     health,
     identity,
     ingestion,
     members,
+    messages,
     projects,
     segments,
+    templates,
 )
 from letter.api.errors import install_error_handlers
 from letter.api.metrics import Metrics, MetricsMiddleware, metrics_router
@@ -57,12 +61,17 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    for module in (identity, members, projects, ingestion, contacts, audience, segments):
-        app.include_router(module.router, responses=ERROR_RESPONSES)
-    app.include_router(health.router)
-    metrics = Metrics()
-    app.include_router(metrics_router(metrics))
-    app.include_router(invitation_pages.router)
+    (audience,)
+    (contacts,)
+    (domains,)
+    (health,)
+    (identity,)
+    (ingestion,)
+    (members,)
+    (messages,)
+    (projects,)
+    (router,)
+    (templates,)
     app.add_middleware(UnitOfWorkMiddleware, new_session=runtime.db.new_session)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for(runtime.settings))
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -34,6 +34,9 @@ class Settings:
     max_body_bytes: int = 1_000_000
     max_ingest_body_bytes: int = 500_000
     max_upload_bytes: int = 100_000_000
+    webhook_secret: str | None = None
+    outbox_lease_seconds: float = 120.0
+    outbox_batch_size: int = 200
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -52,6 +55,9 @@ class Settings:
             dns_resolver=env.get("LETTER_DNS_RESOLVER") or None,
             rate_limit=env.get("LETTER_RATE_LIMIT", "1200/minute"),
             ingest_rate_limit=env.get("LETTER_INGEST_RATE_LIMIT", "10000/minute"),
+            webhook_secret=env.get("LETTER_WEBHOOK_SECRET") or None,
+            outbox_lease_seconds=float(env.get("LETTER_OUTBOX_LEASE_SECONDS", "120")),
+            outbox_batch_size=int(env.get("LETTER_OUTBOX_BATCH_SIZE", "200")),
         )
 
     @property
@@ -61,6 +67,18 @@ class Settings:
     @property
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def delivery_webhook_secret(self) -> str:
+        """The shared secret of delivery webhooks: ``LETTER_WEBHOOK_SECRET``, else
+        derived from the secret key (``letter admin webhook-secret`` prints it)."""
+        if self.webhook_secret:
+            return self.webhook_secret
+        import hashlib
+        import hmac
+
+        key = (self.secret_key or "").encode()
+        return hmac.new(key, b"letter.webhooks", hashlib.sha256).hexdigest()[:40]
 
     def with_secret_key(self) -> Settings:
         """Return settings whose secret key is set, generating and keeping one

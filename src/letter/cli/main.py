@@ -131,5 +131,13 @@ def bootstrap(
         typer.echo("Keep the token: it is shown once.", err=True)
 
 
+@admin_app.command("webhook-secret")
+def webhook_secret() -> None:
+    """Print the secret delivery webhooks authenticate with (HMAC key of the
+    generic format; Basic-auth password for SES via SNS and Postmark)."""
+    settings = Settings.from_env().with_secret_key()
+    typer.echo(settings.delivery_webhook_secret)
+
+
 if __name__ == "__main__":
     app()

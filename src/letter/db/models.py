@@ -6,6 +6,8 @@ Alembic and the schema tests read ``Base.metadata`` from here.
 from letter.auth.models import Invitation, Membership, PersonalAccessToken, User, Workspace
 from letter.contacts.models import Account, Contact, Event, MessageReceipt
 from letter.db.base import Base
+from letter.delivery.models import Message, MessageEvent
+from letter.domains.models import Domain
 from letter.idempotency.models import IdempotencyRecord
 from letter.projects.models import Project, ProjectKey
 from letter.segments.models import Segment
@@ -15,10 +17,13 @@ __all__ = [
     "Account",
     "Base",
     "Contact",
+    "Domain",
     "Event",
     "IdempotencyRecord",
     "Invitation",
     "Membership",
+    "Message",
+    "MessageEvent",
     "MessageReceipt",
     "PersonalAccessToken",
     "Project",

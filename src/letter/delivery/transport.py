@@ -1,7 +1,8 @@
-"""Transports hand finished MIME messages to the outside world.
+"""Transports hand finished messages to the outside world.
 
 The delivery engine depends only on :class:`Transport`; ``file`` is the
-embedded default (one ``.eml`` per message), ``smtp`` talks to a relay.
+embedded default (one ``.eml`` per message), ``smtp`` talks to a relay over a
+pool of connections kept open across batches.
 
 >>> transport = FileTransport(Path("/tmp/outbox"))  # doctest: +SKIP
 >>> transport.send([message])                         # doctest: +SKIP
@@ -14,14 +15,29 @@ import contextlib
 import os
 import smtplib
 import ssl
+import threading
 import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ["FileTransport", "SendResult", "SmtpTransport", "Transport", "transport_from_settings"]
+from letter.delivery.mime import OutgoingEmail
+
+__all__ = [
+    "FileTransport",
+    "Outgoing",
+    "SendResult",
+    "SmtpConfig",
+    "SmtpTransport",
+    "Transport",
+    "transport_from_settings",
+]
+
+Outgoing = EmailMessage | OutgoingEmail
 
 
 @dataclass(frozen=True)
@@ -32,7 +48,11 @@ class SendResult:
 
 
 class Transport(Protocol):
-    def send(self, messages: list[EmailMessage]) -> list[SendResult]: ...
+    def send(self, messages: Sequence[Outgoing]) -> list[SendResult]: ...
+
+
+def _raw(message: Outgoing) -> bytes:
+    return message.data if isinstance(message, OutgoingEmail) else bytes(message)
 
 
 class FileTransport:
@@ -41,13 +61,13 @@ class FileTransport:
     def __init__(self, outbox: Path) -> None:
         self.outbox = outbox
 
-    def send(self, messages: list[EmailMessage]) -> list[SendResult]:
+    def send(self, messages: Sequence[Outgoing]) -> list[SendResult]:
         self.outbox.mkdir(parents=True, exist_ok=True)
         results = []
         for message in messages:
             name = uuid.uuid4().hex
             tmp = self.outbox / f".{name}.tmp"
-            tmp.write_bytes(bytes(message))
+            tmp.write_bytes(_raw(message))
             os.replace(tmp, self.outbox / f"{name}.eml")
             results.append(SendResult(ok=True, detail=f"{name}.eml"))
         return results
@@ -61,80 +81,194 @@ class SmtpConfig:
     password: str | None
     implicit_tls: bool
     starttls: bool
+    pool_size: int = 2
+    verify_tls: bool = True
 
     @classmethod
     def parse(cls, url: str) -> SmtpConfig:
+        """``smtp://user:pass@host:port?starttls=1&pool=4`` (``smtps://`` for implicit TLS;
+        ``verify=0`` accepts self-signed certificates, for local relays only)."""
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps"):
             raise ValueError(f"LETTER_SMTP_URL must be smtp:// or smtps://, got {url!r}")
         query = parse_qs(parts.query)
         implicit = parts.scheme == "smtps"
+
+        def flag(name: str, default: str) -> bool:
+            return query.get(name, [default])[0] in ("1", "true", "yes")
+
         return cls(
             host=parts.hostname or "127.0.0.1",
             port=parts.port or (465 if implicit else 25),
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             implicit_tls=implicit,
-            starttls=query.get("starttls", ["0"])[0] in ("1", "true", "yes"),
+            starttls=flag("starttls", "0"),
+            pool_size=max(1, min(16, int(query.get("pool", ["2"])[0]))),
+            verify_tls=flag("verify", "1"),
         )
+
+    def tls_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        if not self.verify_tls:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
 
 
 class SmtpTransport:
-    """Sends over one SMTP connection per batch; 5xx replies are permanent."""
+    """Sends over a pool of SMTP connections reused across batches.
+
+    A batch is split across the pool's connections (one thread each, since the
+    time goes in network round trips). A dropped connection is reopened once;
+    5xx replies are permanent failures, anything else is transient.
+    """
 
     def __init__(self, config: SmtpConfig, timeout: float = 30.0) -> None:
         self.config = config
         self.timeout = timeout
+        self._idle: list[smtplib.SMTP] = []
+        self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(config.pool_size, thread_name_prefix="letter-smtp")
 
     def _connect(self) -> smtplib.SMTP:
         c = self.config
         client: smtplib.SMTP
         if c.implicit_tls:
-            client = smtplib.SMTP_SSL(
-                c.host, c.port, timeout=self.timeout, context=ssl.create_default_context()
-            )
+            client = smtplib.SMTP_SSL(c.host, c.port, timeout=self.timeout,
+                                      context=c.tls_context())
         else:
             client = smtplib.SMTP(c.host, c.port, timeout=self.timeout)
             if c.starttls:
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=c.tls_context())
+        client.ehlo_or_helo_if_needed()
         if c.username:
             client.login(c.username, c.password or "")
         return client
 
-    def send(self, messages: list[EmailMessage]) -> list[SendResult]:
+    def _checkout(self) -> smtplib.SMTP:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def _checkin(self, client: smtplib.SMTP) -> None:
+        with self._lock:
+            self._idle.append(client)
+
+    def send(self, messages: Sequence[Outgoing]) -> list[SendResult]:
+        if not messages:
+            return []
+        n = min(self.config.pool_size, len(messages))
+        size = -(-len(messages) // n)
+        chunks = [list(messages[i : i + size]) for i in range(0, len(messages), size)]
+        results: list[SendResult] = []
+        for part in self._executor.map(self._send_chunk, chunks):
+            results.extend(part)
+        return results
+
+    def _send_chunk(self, messages: list[Outgoing]) -> list[SendResult]:
         try:
-            client = self._connect()
+            client = self._checkout()
         except (OSError, smtplib.SMTPException) as exc:
             return [SendResult(ok=False, detail=f"connect: {exc}") for _ in messages]
         results = []
-        try:
-            for message in messages:
-                results.append(self._send_one(client, message))
-        finally:
-            with contextlib.suppress(OSError, smtplib.SMTPException):
-                client.quit()
+        healthy = True
+        for message in messages:
+            if not healthy:
+                try:
+                    client = self._connect()
+                    healthy = True
+                except (OSError, smtplib.SMTPException) as exc:
+                    results.append(SendResult(ok=False, detail=f"connect: {exc}"))
+                    continue
+            result, healthy = self._send_one(client, message)
+            if not healthy and not result.ok and not result.permanent and _retryable(result):
+                # The server dropped the connection (idle timeout): reopen and retry once.
+                try:
+                    client = self._connect()
+                    result, healthy = self._send_one(client, message)
+                except (OSError, smtplib.SMTPException) as exc:
+                    result = SendResult(ok=False, detail=f"connect: {exc}")
+            results.append(result)
+        if healthy:
+            self._checkin(client)
+        else:
+            _close(client)
         return results
 
     @staticmethod
-    def _send_one(client: smtplib.SMTP, message: EmailMessage) -> SendResult:
+    def _send_one(client: smtplib.SMTP, message: Outgoing) -> tuple[SendResult, bool]:
+        if isinstance(message, OutgoingEmail):
+            sender, recipients, data = message.sender, [message.recipient], message.data
+        else:
+            sender = str(message["From"])
+            recipients = [str(message["To"])]
+            data = bytes(message)
         try:
-            refused = client.send_message(message)
+            code, reply = client.mail(sender)
+            if code != 250:
+                client.rset()
+                return _failure(code, reply), True
+            for rcpt in recipients:
+                code, reply = client.rcpt(rcpt)
+                if code not in (250, 251):
+                    client.rset()
+                    return _failure(code, reply), True
+            code, reply = _data(client, data, raw=isinstance(message, OutgoingEmail))
+        except smtplib.SMTPServerDisconnected as exc:
+            return SendResult(ok=False, detail=f"disconnected: {exc}"), False
         except smtplib.SMTPResponseException as exc:
-            return SendResult(
-                ok=False,
-                permanent=500 <= exc.smtp_code < 600,
-                detail=f"{exc.smtp_code} {exc.smtp_error!r}",
-            )
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
-            return SendResult(
-                ok=False, permanent=all(500 <= c < 600 for c in codes), detail=str(exc.recipients)
-            )
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                client.rset()
+            return _failure(exc.smtp_code, exc.smtp_error), True
         except (OSError, smtplib.SMTPException) as exc:
-            return SendResult(ok=False, detail=str(exc))
-        if refused:
-            return SendResult(ok=False, permanent=True, detail=str(refused))
-        return SendResult(ok=True)
+            return SendResult(ok=False, detail=f"disconnected: {exc}"), False
+        except ValueError as exc:  # an address smtplib refuses to put on the wire
+            return SendResult(ok=False, permanent=True, detail=str(exc)), True
+        if code != 250:
+            return _failure(code, reply), True
+        return SendResult(ok=True, detail=reply.decode(errors="replace")), True
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for client in idle:
+            _close(client)
+
+
+def _data(client: smtplib.SMTP, data: bytes, *, raw: bool) -> tuple[int, bytes]:
+    """DATA with dot-stuffing done by ``bytes.replace``: Letter's own messages
+    already use CRLF, so smtplib's line-ending regex pass is not needed."""
+    if not raw:
+        return client.data(data)
+    client.putcmd("data")
+    code, reply = client.getreply()
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    body = data.replace(b"\r\n.", b"\r\n..")
+    if body.startswith(b"."):
+        body = b"." + body
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    client.send(body + b".\r\n")
+    return client.getreply()
+
+
+def _retryable(result: SendResult) -> bool:
+    return result.detail.startswith("disconnected")
+
+
+def _failure(code: int, reply: bytes | str) -> SendResult:
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+    return SendResult(ok=False, permanent=500 <= code < 600, detail=f"{code} {text}")
+
+
+def _close(client: smtplib.SMTP) -> None:
+    with contextlib.suppress(OSError, smtplib.SMTPException):
+        client.quit()
+    with contextlib.suppress(OSError):
+        client.close()
 
 
 def transport_from_settings(kind: str, outbox: Path, smtp_url: str | None) -> Transport:

@@ -49,8 +49,17 @@ def _recount_segments(session: Session, _runtime: Runtime) -> int:
     return segments.recount_stale(session)
 
 
+def _drain_outbox(_session: Session, runtime: Runtime) -> int:
+    # The drain runs its own short transactions (claim, load, finish) so no
+    # transaction stays open while it renders and talks SMTP.
+    from letter.delivery.drain import drain
+
+    return drain(runtime)
+
+
 def default_jobs() -> list[Job]:
     return [
+        Job("outbox", every=0.5, run=_drain_outbox),
         Job("prune-idempotency", every=3600, run=_prune_idempotency),
         Job("prune-message-receipts", every=3600, run=_prune_receipts),
         Job("recount-segments", every=30, run=_recount_segments),

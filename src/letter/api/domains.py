@@ -1,0 +1,81 @@
+"""Sending domains, sender identity and sending mode (admin+)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from letter.api.deps import AdminProjectDep, RuntimeDep, SessionDep
+from letter.api.schemas import ListEnvelope
+from letter.domains import service
+from letter.domains.models import Domain
+from letter.domains.schemas import (
+    DnsRecordOut,
+    DomainCreate,
+    DomainOut,
+    SenderIdentity,
+    SendingMode,
+)
+from letter.projects.schemas import ProjectOut
+
+router = APIRouter(prefix="/v1/projects/{slug}", tags=["sending"])
+
+
+def _out(domain: Domain) -> DomainOut:
+    return DomainOut(
+        id=domain.id, domain=domain.domain, kind=domain.kind, status=domain.status,
+        dkim_tokens=list(domain.dkim_tokens["tokens"]),
+        dns_records=[DnsRecordOut(type=r.type, name=r.name, value=r.value)
+                     for r in service.dns_records(domain)],
+        failure_reason=domain.failure_reason, verified_at=domain.verified_at,
+        last_checked_at=domain.last_checked_at, created_at=domain.created_at,
+        updated_at=domain.updated_at,
+    )
+
+
+@router.get("/domains", response_model=ListEnvelope[DomainOut])
+def list_domains(project: AdminProjectDep, session: SessionDep) -> ListEnvelope[DomainOut]:
+    return ListEnvelope(data=[_out(d) for d in service.list_domains(session, project.id)])
+
+
+@router.post("/domains", status_code=201, response_model=DomainOut)
+def register_domain(
+    body: DomainCreate, project: AdminProjectDep, session: SessionDep, runtime: RuntimeDep
+) -> DomainOut:
+    domain = service.register_domain(
+        session, project.id, body.domain, runtime.settings.sending_domain
+    )
+    return _out(domain)
+
+
+@router.post("/domains/{domain_id}/verify", response_model=DomainOut)
+def verify_domain(
+    domain_id: uuid.UUID, project: AdminProjectDep, session: SessionDep, runtime: RuntimeDep
+) -> DomainOut:
+    domain = service.get_domain(session, project.id, domain_id)
+    return _out(service.verify_domain(session, domain, runtime.settings.dns_resolver))
+
+
+@router.delete("/domains/{domain_id}", status_code=204)
+def delete_domain(domain_id: uuid.UUID, project: AdminProjectDep, session: SessionDep) -> Response:
+    service.delete_domain(session, project, service.get_domain(session, project.id, domain_id))
+    return Response(status_code=204)
+
+
+@router.put("/sender-identity", response_model=ProjectOut)
+def put_sender_identity(
+    body: SenderIdentity, project: AdminProjectDep, session: SessionDep
+) -> ProjectOut:
+    updated = service.set_sender_identity(
+        session, project, from_email=body.from_email, from_name=body.from_name,
+        reply_to_email=body.reply_to_email,
+    )
+    return ProjectOut.model_validate(updated)
+
+
+@router.put("/sending-mode", response_model=ProjectOut)
+def put_sending_mode(
+    body: SendingMode, project: AdminProjectDep, session: SessionDep
+) -> ProjectOut:
+    return ProjectOut.model_validate(service.set_sending_mode(session, project, body.sending_mode))

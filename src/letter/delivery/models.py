@@ -1,0 +1,80 @@
+"""The outbox: every email Letter sends to a contact, and its state history.
+
+States: ``queued`` → ``sending`` (claimed under a lease) → ``sent`` →
+``delivered`` / ``opened`` / ``clicked`` / ``bounced`` / ``complained``; or
+``suppressed`` / ``failed`` / ``cancelled``. ``priority`` orders the claim:
+transactional and test messages (0) go ahead of bulk ones (1).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from letter.clock import utcnow
+from letter.db.base import Base, created_at_column, id_column
+
+__all__ = ["KINDS", "PRIORITY", "Message", "MessageEvent"]
+
+KINDS = ("transactional", "test", "bulk")
+PRIORITY = {"transactional": 0, "test": 0, "bulk": 1}
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index(None, "state", "priority", "next_attempt_at"),
+        Index(None, "state", "lease_expires_at"),
+        Index(None, "project_id", "created_at", "id"),
+        Index(None, "project_id", "contact_id", "created_at"),
+        Index(None, "project_id", "sent_at"),
+        Index(None, "project_id", "broadcast_id"),
+        Index(None, "project_id", "sequence_id"),
+    )
+
+    id: Mapped[uuid.UUID] = id_column()
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE")
+    )
+    to_email: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(16), default="bulk")
+    priority: Mapped[int] = mapped_column(Integer, default=1)
+    subject: Mapped[str] = mapped_column(Text)
+    preview: Mapped[str | None] = mapped_column(Text)
+    body_doc: Mapped[dict[str, Any]]
+    template_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("templates.id", ondelete="SET NULL")
+    )
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    broadcast_id: Mapped[uuid.UUID | None] = mapped_column(Uuid())
+    sequence_id: Mapped[uuid.UUID | None] = mapped_column(Uuid())
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    provider_message_id: Mapped[str | None] = mapped_column(String(255))
+    message_id_header: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = created_at_column()
+    sent_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MessageEvent(Base):
+    """One row per state a message went through (the message's history)."""
+
+    __tablename__ = "message_events"
+    __table_args__ = (Index(None, "message_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = id_column()
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at_column()
