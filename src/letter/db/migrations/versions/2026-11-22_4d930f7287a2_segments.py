@@ -16,7 +16,7 @@ import letter.db.base
 
 
 revision: str = '4d930f7287a2'
-down_revision: str | None = 'c4315e221a71'
+down_revision: str | None = '43f52fcc0af4'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
