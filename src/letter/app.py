@@ -61,17 +61,25 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    (audience,)
-    (contacts,)
-    (domains,)
-    (health,)
-    (identity,)
-    (ingestion,)
-    (members,)
-    (messages,)
-    (projects,)
-    (router,)
-    (templates,)
+    resources = (
+        identity,
+        members,
+        projects,
+        ingestion,
+        contacts,
+        audience,
+        segments,
+        templates,
+        domains,
+        messages,
+    )
+    for module in resources:
+        app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.include_router(health.router)
+    app.include_router(delivery_public.router)
+    metrics = Metrics()
+    app.include_router(metrics_router(metrics))
+    app.include_router(invitation_pages.router)
     app.add_middleware(UnitOfWorkMiddleware, new_session=runtime.db.new_session)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for(runtime.settings))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
