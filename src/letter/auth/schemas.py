@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from pydantic import EmailStr, Field
+from pydantic import Field, field_validator
 
 from letter.api.schemas import Instant, RequestModel, ResponseModel
+from letter.auth.security import normalize_user_email
 
 __all__ = [
     "AcceptInvitation",
@@ -74,8 +75,13 @@ class MemberOut(ResponseModel):
 
 
 class InviteIn(RequestModel):
-    email: EmailStr
+    email: str = Field(max_length=320)
     role: Literal["member", "admin"] = "member"
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, value: str) -> str:
+        return normalize_user_email(value)
 
 
 class MemberInvitationOut(ResponseModel):

@@ -16,6 +16,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
 
 __all__ = [
     "KEY_PREFIX",
@@ -24,6 +25,7 @@ __all__ = [
     "hash_secret",
     "is_well_formed",
     "mint_secret",
+    "normalize_user_email",
     "verify_password",
 ]
 
@@ -65,3 +67,16 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _password_hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def normalize_user_email(email: str) -> str:
+    """A team member's email, normalised (lower-case domain); syntax only, no DNS.
+
+    ``.test`` addresses are accepted so staging instances can run on them.
+    Raises ValueError with the reason.
+    """
+    try:
+        checked = validate_email(email, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from exc
+    return checked.normalized.lower()

@@ -9,7 +9,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -21,6 +20,7 @@ from letter.auth.security import (
     hash_secret,
     is_well_formed,
     mint_secret,
+    normalize_user_email,
 )
 from letter.clock import utcnow
 from letter.db.pagination import PageParams, PageResult, paginate
@@ -169,8 +169,8 @@ def bootstrap(
     Run again for an existing user and workspace name: mints a new token.
     """
     try:
-        email = validate_email(email, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
+        email = normalize_user_email(email)
+    except ValueError as exc:
         raise Invalid(f"email: {exc}") from exc
     if not workspace_name.strip():
         raise Invalid("workspace: must not be empty")
