@@ -122,8 +122,9 @@ class Value:
                 # parse is needed. The test may be loose: any 10-character text with
                 # dashes at 5 and 8 is a date, or not an instant (nor a number) and
                 # compares as a string anyway.
-                loose = and_(func.length(text) == 10, func.substr(text, 5, 1) == "-",
-                             func.substr(text, 8, 1) == "-")
+                loose = (_glob(text, "????-??-??") if self.dialect == "sqlite" else
+                         and_(func.length(text) == 10, func.substr(text, 5, 1) == "-",
+                              func.substr(text, 8, 1) == "-"))
                 whens.insert(0, (loose, by_text))
             return case(*whens, else_=func.coalesce(by_instant, by_text))
         return by_text
