@@ -272,8 +272,13 @@ class SqliteJson(Value):
             # Letter writes JSON with Python's encoders, which never escape printable
             # ASCII other than " and \: an element equal to this text appears
             # verbatim, quoted, in the array's JSON, so most arrays skip json_each.
+            # In an array of scalars without escapes ("\\"), quotes delimit strings
+            # exactly, so finding the quoted text is finding the element.
             quoted = literal(f'"{wanted.text}"', String())
-            in_array = case((func.instr(self.value, quoted) > 0, in_array), else_=false())
+            flat = and_(func.instr(self.value, "\\") == 0, func.instr(self.value, "{") == 0,
+                        func.instr(func.substr(self.value, 2), "[") == 0)
+            in_array = case((func.instr(self.value, quoted) == 0, false()), (flat, true()),
+                            else_=in_array)
         found = func.instr
         return _never_null(case({
             "array": in_array,
