@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from letter.auth.models import Workspace
@@ -111,5 +110,5 @@ def ids(*people: Person) -> set[uuid.UUID]:
     return {p.id for p in people if p.id is not None}
 
 
-__all__ = ["NOW", "Person", "check", "ids", "insert", "make_project", "memory_ids", "select",
-           "sql_ids", "trait"]
+__all__ = ["NOW", "Person", "check", "ids", "insert", "make_project", "memory_ids", "sql_ids",
+           "trait"]

@@ -12,7 +12,11 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from letter.contacts.models import Contact
 from letter.db.engine import Database
+from letter.segments import service
+from letter.segments.evaluate import matches
+from letter.segments.filter import parse_filter
 from tests.segments.support import NOW, Person, check, insert, make_project
 
 KEYS = ["a", "b", "c"]
@@ -136,5 +140,12 @@ def test_sql_and_memory_select_the_same_contacts(db: Database, population: list[
         insert(session, project_id, population)
         for raw in specs:
             found = check(session, project_id, population, raw)
+            # the view the service builds from stored rows agrees too
+            spec = parse_filter(raw)
+            for person in population:
+                contact = session.get(Contact, person.id)
+                assert contact is not None
+                view = service.contact_view(session, contact, spec)
+                assert matches(spec, view, NOW) == (person.id in found), (raw, person)
             event("matched " + ("none" if not found else
                                 "all" if len(found) == len(population) else "some"))

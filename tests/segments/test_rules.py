@@ -234,3 +234,16 @@ def test_instants_compare_as_instants_not_text(db: Database) -> None:
         assert check(session, project_id, people, trait("at", "gte", "2026-05-16T08:30Z")) \
             == {paris.id, utc.id}
         session.rollback()
+
+
+@pytest.mark.parametrize("value", ["vip", "v", "a,b", "x]", ""])
+def test_array_contains_with_escapes_and_nesting(db: Database, value: str) -> None:
+    arrays = [["vip"], ['x"vip'], ['x"', "vip"], ["vip\\"], ["a,b"], ['"vip"'], [{"vip": 1}],
+              [["vip"]], ["é", "vip"], ["é"], ["x]"], ['a","b'], [], [""], ["vipers"], [5, "vip"]]
+    with db.session() as session:
+        project_id = make_project(session)
+        people = [Person(traits={"tags": a}) for a in arrays]
+        insert(session, project_id, people)
+        found = check(session, project_id, people, trait("tags", "contains", value))
+        assert found == {p.id for p in people if value in p.traits["tags"]}
+        session.rollback()

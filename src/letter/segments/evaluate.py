@@ -3,11 +3,18 @@
 It agrees with the SQL compiler (``compile.py``) contact for contact; a property
 test holds both to it.
 
->>> view = ContactView(traits={"plan": "pro", "seats": "12"}, events=[("Signed In", now)])
-...                                                                    # doctest: +SKIP
->>> matches(parse_filter({"kind": "trait", "path": "seats", "op": "gt", "value": 9}),
-...         view, now)                                                 # doctest: +SKIP
+>>> from datetime import UTC, datetime
+>>> from letter.segments.filter import parse_filter
+>>> now = datetime(2026, 5, 16, 12, tzinfo=UTC)
+>>> view = ContactView(traits={"plan": "pro", "seats": "12"},
+...                    events=[("Signed In", datetime(2026, 5, 15, tzinfo=UTC))])
+>>> matches(parse_filter({"kind": "trait", "path": "seats", "op": "gt", "value": 9}), view, now)
 True
+>>> matches(parse_filter({"kind": "event", "eventName": "Signed In", "did": True,
+...                       "window": {"value": 1, "unit": "hour"}}), view, now)
+False
+
+``segments.service.contact_view`` builds the view of a stored contact.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from letter.segments.filter import (
 )
 from letter.segments.values import FilterValue, as_instant, as_number, string_form
 
-__all__ = ["ContactView", "matches", "resolve_path"]
+__all__ = ["ContactView", "event_names", "matches", "resolve_path"]
 
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le,
@@ -69,7 +76,11 @@ def matches(spec: Any, contact: ContactView, now: datetime) -> bool:
     raise TypeError(f"not a FilterSpec node: {spec!r}")
 
 
-_MISSING = object()
+def event_names(spec: Any) -> set[str]:
+    """The event names a filter looks at (the only events a view needs)."""
+    if isinstance(spec, GroupFilter):
+        return set().union(*(event_names(child) for child in spec.children))
+    return {spec.eventName} if isinstance(spec, EventFilter) else set()
 
 
 def resolve_path(contact: ContactView, path: str) -> Any:

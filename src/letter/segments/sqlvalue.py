@@ -122,8 +122,9 @@ class Value:
                 # parse is needed. The test may be loose: any 10-character text with
                 # dashes at 5 and 8 is a date, or not an instant (nor a number) and
                 # compares as a string anyway.
-                loose = and_(func.length(text) == 10, func.substr(text, 5, 1) == "-",
-                             func.substr(text, 8, 1) == "-")
+                loose = (_glob(text, "????-??-??") if self.dialect == "sqlite" else
+                         and_(func.length(text) == 10, func.substr(text, 5, 1) == "-",
+                              func.substr(text, 8, 1) == "-"))
                 whens.insert(0, (loose, by_text))
             return case(*whens, else_=func.coalesce(by_instant, by_text))
         return by_text
@@ -271,8 +272,13 @@ class SqliteJson(Value):
             # Letter writes JSON with Python's encoders, which never escape printable
             # ASCII other than " and \: an element equal to this text appears
             # verbatim, quoted, in the array's JSON, so most arrays skip json_each.
+            # In an array of scalars without escapes ("\\"), quotes delimit strings
+            # exactly, so finding the quoted text is finding the element.
             quoted = literal(f'"{wanted.text}"', String())
-            in_array = case((func.instr(self.value, quoted) > 0, in_array), else_=false())
+            flat = and_(func.instr(self.value, "\\") == 0, func.instr(self.value, "{") == 0,
+                        func.instr(func.substr(self.value, 2), "[") == 0)
+            in_array = case((func.instr(self.value, quoted) == 0, false()), (flat, true()),
+                            else_=in_array)
         found = func.instr
         return _never_null(case({
             "array": in_array,

@@ -46,7 +46,10 @@ def _prune_receipts(session: Session, _runtime: Runtime) -> int:
 
 
 def _recount_segments(session: Session, _runtime: Runtime) -> int:
-    return segments.recount_stale(session)
+    # One segment per transaction: a count over a large audience takes a while and
+    # SQLite holds its write lock for the whole transaction. A job that did work
+    # runs again at once, so a backlog still drains.
+    return segments.recount_stale(session, limit=1)
 
 
 def _drain_outbox(_session: Session, runtime: Runtime) -> int:
