@@ -53,6 +53,8 @@ from letter.templates.render import compile_content
 
 __all__ = ["WORKER_ID", "claim", "drain", "next_local_midnight"]
 
+_MESSAGES = cast(Table, Message.__table__)
+
 WORKER_ID = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 MAX_ATTEMPTS = 8
 SEND_CHUNK = 50
@@ -112,11 +114,14 @@ class Batch:
 
 def _load(session: Session, ids: list[uuid.UUID], owner: str, now: datetime,
           sending_domain: str) -> Batch:
-    messages = list(session.scalars(select(Message).where(Message.id.in_(ids))
-                                    .order_by(Message.priority, Message.created_at)))
+    # Plain rows (attribute access like the models) for the two big reads: the
+    # ORM's identity map is overhead this read-only, per-batch path does not need.
+    messages = cast(list[Message], list(session.execute(
+        select(_MESSAGES).where(_MESSAGES.c.id.in_(ids))
+        .order_by(_MESSAGES.c.priority, _MESSAGES.c.created_at))))
     contact_ids = {m.contact_id for m in messages if m.contact_id}
-    contacts = {c.id: c for c in session.scalars(select(Contact).where(
-        Contact.id.in_(contact_ids)))} if contact_ids else {}
+    contacts = cast(dict[uuid.UUID, Contact], {c.id: c for c in session.execute(
+        select(_CONTACTS).where(_CONTACTS.c.id.in_(contact_ids)))} if contact_ids else {})
     account_ids = {c.account_id for c in contacts.values() if c.account_id}
     accounts = {a.id: a for a in session.scalars(select(Account).where(
         Account.id.in_(account_ids)))} if account_ids else {}
@@ -233,7 +238,7 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
 
 
-_MESSAGES = cast(Table, Message.__table__)
+_CONTACTS = cast(Table, Contact.__table__)
 _HISTORY = cast(Table, MessageEvent.__table__)
 _EVENTS = cast(Table, Event.__table__)
 _SENT = (
