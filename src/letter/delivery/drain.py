@@ -26,7 +26,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -42,7 +42,7 @@ from letter.delivery.mime import SIGNED_HEADERS, OutgoingEmail, build_message
 from letter.delivery.models import Message, MessageEvent
 from letter.delivery.sender import Sender, sender_for
 from letter.delivery.service import render_context
-from letter.delivery.transport import SendResult
+from letter.delivery.transport import SendResult, Transport
 from letter.errors import Invalid
 from letter.ids import uuid7
 from letter.projects.models import Project
@@ -194,9 +194,9 @@ def _render(batch: Batch, message: Message, links: Links) -> OutgoingEmail:
         # Postmark echoes X-PM-Metadata-* in its webhooks; other relays ignore it.
         extra_headers={"X-PM-Metadata-letter_message_id": str(message.id)},
     )
-    if sender.signer is not None:
-        raw = sender.signer.sign(raw, SIGNED_HEADERS)
-    return OutgoingEmail(sender.headers.envelope_from, to, raw, str(message.id))
+    # Signed later, on the sending thread (see _sign_and_send).
+    return OutgoingEmail(sender.headers.envelope_from, to, raw, str(message.id),
+                         signer=sender.signer)
 
 
 def _plan(batch: Batch, links: Links, now: datetime,
@@ -307,6 +307,16 @@ def _finish(session: Session, batch: Batch, plan: Plan, results: dict[uuid.UUID,
         session.execute(_EVENTS.insert(), events)
 
 
+def _sign_and_send(transport: Transport, chunk: list[OutgoingEmail]) -> list[SendResult]:
+    """DKIM-sign a chunk and hand it to the transport. Runs on a sender thread so
+    the RSA work overlaps the rendering of the next chunk."""
+    signed = [
+        replace(o, data=o.signer.sign(o.data, SIGNED_HEADERS), signer=None) if o.signer else o
+        for o in chunk
+    ]
+    return transport.send(signed)
+
+
 def drain(runtime: Runtime, *, owner: str = WORKER_ID, now: datetime | None = None,
           limit: int | None = None) -> int:
     """Send one batch; returns how many messages it handled (0 when idle)."""
@@ -323,7 +333,7 @@ def drain(runtime: Runtime, *, owner: str = WORKER_ID, now: datetime | None = No
     sending: list[tuple[list[OutgoingEmail], Future[list[SendResult]]]] = []
 
     def emit(chunk: list[OutgoingEmail]) -> None:
-        sending.append((chunk, _senders.submit(runtime.transport.send, chunk)))
+        sending.append((chunk, _senders.submit(_sign_and_send, runtime.transport, chunk)))
 
     plan = _plan(batch, links, now, emit)
     results, recipients = {}, {}
