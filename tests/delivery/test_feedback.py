@@ -28,14 +28,17 @@ def sent_message(api: Any, owner: Any, project_row: Any, make_contact: Any, runt
     return message_id, contact, email.message_from_bytes(smtp.messages[-1].data,
                                                          policy=policy.default)
 
+
 def state(api: Any, owner: Any, slug: str, message_id: str) -> dict[str, Any]:
     body: dict[str, Any] = api.get(f"/v1/projects/{slug}/messages/{message_id}",
                                    headers=owner.headers).json()
     return body
 
+
 def event_names(db: Any, contact_id: Any) -> list[str]:
     with db.session() as session:
         return list(session.scalars(select(Event.name).where(Event.contact_id == contact_id)))
+
 
 def test_open_pixel_and_click_redirect(api, owner, project_row, make_contact, runtime, smtp, db):
     message_id, contact, parsed = sent_message(api, owner, project_row, make_contact, runtime,
@@ -56,13 +59,16 @@ def test_open_pixel_and_click_redirect(api, owner, project_row, make_contact, ru
     # A token for one URL cannot be edited to redirect elsewhere.
     assert api.get(link[:-3] + "abc", follow_redirects=False).status_code == 404
 
+
 def sign(secret: str, body: bytes) -> dict[str, str]:
     digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return {"X-Letter-Signature": f"sha256={digest}", "Content-Type": "application/json"}
 
+
 def basic(secret: str) -> dict[str, str]:
     token = base64.b64encode(f"letter:{secret}".encode()).decode()
     return {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
+
 
 def test_generic_webhook_hard_bounce_suppresses_and_bad_signature_is_rejected(
         api, owner, project_row, make_contact, runtime, smtp, db):
@@ -87,6 +93,7 @@ def test_generic_webhook_hard_bounce_suppresses_and_bad_signature_is_rejected(
     drain(runtime)
     assert state(api, owner, project_row.slug, receipt)["state"] == "suppressed"
 
+
 def test_generic_webhook_soft_bounce_and_delivered_do_not_suppress(
         api, owner, project_row, make_contact, runtime, smtp, db):
     message_id, contact, _ = sent_message(api, owner, project_row, make_contact, runtime, smtp)
@@ -101,9 +108,11 @@ def test_generic_webhook_soft_bounce_and_delivered_do_not_suppress(
     with db.session() as session:
         assert session.get(Contact, contact.id).unsubscribed_at is None
 
+
 def ses_notification(message: dict[str, Any]) -> bytes:
     return json.dumps({"Type": "Notification", "MessageId": "sns-1", "TopicArn": "arn:x",
                        "Message": json.dumps(message)}).encode()
+
 
 def test_ses_complaint_via_sns_suppresses(api, owner, project_row, make_contact, runtime, smtp,
                                           db):
@@ -125,6 +134,7 @@ def test_ses_complaint_via_sns_suppresses(api, owner, project_row, make_contact,
     assert state(api, owner, project_row.slug, message_id)["state"] == "complained"
     assert "Email Complained" in event_names(db, contact.id)
 
+
 def test_ses_permanent_bounce_and_delivery(api, owner, project_row, make_contact, runtime, smtp,
                                            db):
     message_id, contact, parsed = sent_message(api, owner, project_row, make_contact, runtime,
@@ -140,6 +150,7 @@ def test_ses_permanent_bounce_and_delivery(api, owner, project_row, make_contact
     with db.session() as session:
         assert session.get(Contact, contact.id).unsubscribe_reason == "bounce"
 
+
 def test_postmark_bounce_uses_metadata(api, owner, project_row, make_contact, runtime, smtp, db):
     message_id, contact, parsed = sent_message(api, owner, project_row, make_contact, runtime,
                                                smtp)
@@ -152,6 +163,7 @@ def test_postmark_bounce_uses_metadata(api, owner, project_row, make_contact, ru
         "applied"] == 1
     with db.session() as session:
         assert session.get(Contact, contact.id).unsubscribe_reason == "bounce"
+
 
 def test_webhook_garbage_is_a_clean_error(api, runtime):
     secret = runtime.settings.delivery_webhook_secret
@@ -170,6 +182,7 @@ def test_webhook_garbage_is_a_clean_error(api, runtime):
     assert_error(api.post("/v1/webhooks/postmark", content=b"{}",
                           headers={"Authorization": "Basic !!!"}), 401, "unauthorized")
 
+
 def test_only_sns_urls_are_fetched_for_confirmation():
     from letter.delivery.webhooks import is_sns_url
 
@@ -178,6 +191,7 @@ def test_only_sns_urls_are_fetched_for_confirmation():
                 "https://evil.test/sns.us-east-1.amazonaws.com",
                 "https://sns.us-east-1.amazonaws.com:8443/", "https://127.0.0.1/", ""):
         assert not is_sns_url(url), url
+
 
 def test_webhook_payloads_of_the_wrong_shape_never_crash(api, runtime):
     secret = runtime.settings.delivery_webhook_secret
@@ -204,8 +218,8 @@ def test_webhook_payloads_of_the_wrong_shape_never_crash(api, runtime):
         response = api.post("/v1/webhooks/generic", content=raw, headers=sign(secret, raw))
         assert response.status_code == 400, (body, response.text)
 
-def test_public_endpoints_are_not_rate_limited_per_token(make_client, db):
 
+def test_public_endpoints_are_not_rate_limited_per_token(make_client):
     client = make_client(rate_limit="1/minute")
     for _ in range(5):
         assert client.get("/unsubscribe/garbage").status_code == 404
