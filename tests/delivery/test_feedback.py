@@ -217,3 +217,11 @@ def test_webhook_payloads_of_the_wrong_shape_never_crash(api, runtime):
         raw = json.dumps(body).encode()
         response = api.post("/v1/webhooks/generic", content=raw, headers=sign(secret, raw))
         assert response.status_code == 400, (body, response.text)
+
+
+def test_public_endpoints_are_not_rate_limited_per_token(make_client):
+    client = make_client(rate_limit="1/minute")
+    for _ in range(5):
+        assert client.get("/unsubscribe/garbage").status_code == 404
+        assert client.get("/t/o/garbage.gif").status_code == 404
+        assert client.post("/v1/webhooks/generic", content=b"{}").status_code == 401

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate
 
+from letter.delivery.dkim import DkimSigner
+
 __all__ = ["SIGNED_HEADERS", "OutgoingEmail", "SenderHeaders", "build_message"]
 
 SIGNED_HEADERS = [
@@ -39,6 +41,7 @@ class OutgoingEmail:
     recipient: str
     data: bytes
     ref: str = ""  # the message's id in the outbox
+    signer: DkimSigner | None = None  # when set, sign ``data`` before sending
 
 
 def _header(name: str, value: str) -> bytes:
