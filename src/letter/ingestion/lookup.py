@@ -77,8 +77,12 @@ def _lookup_each(
     wanted = func.unnest(
         bindparam("external_ids", sorted(external_ids), type_=ARRAY(String))
     ).table_valued("external_id", with_ordinality="n").render_derived()
-    probe = select(*columns).where(
-        c.project_id == project_id, c.external_id == wanted.c.external_id
+    # LIMIT 1 (there is at most one row) also keeps the planner from flattening
+    # the probe into an ordinary join, which it may then run as a scan.
+    probe = (
+        select(*columns)
+        .where(c.project_id == project_id, c.external_id == wanted.c.external_id)
+        .limit(1)
     )
     if lock:
         probe = probe.with_for_update()
