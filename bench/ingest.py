@@ -31,6 +31,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +82,10 @@ def rss_mb(pid: int) -> float:
 
 # ---------------------------------------------------------------- payloads
 
-def contact_batches(first: int, last: int) -> Iterator[bytes]:
-    """Users ``first..last-1``: each an identify and a group, 50 users a batch."""
-    per = BATCH // 2
+def contact_batches(first: int, last: int, group: bool = True) -> Iterator[bytes]:
+    """Users ``first..last-1``: each an identify and a group, 50 users a batch
+    (100 identifies a batch without ``group``)."""
+    per = BATCH // 2 if group else BATCH
     for start in range(first, last, per):
         items: list[dict[str, Any]] = []
         for i in range(start, min(start + per, last)):
@@ -93,6 +95,8 @@ def contact_batches(first: int, last: int) -> Iterator[bytes]:
                           "message_id": f"identify:{uid}",
                           "traits": {"name": f"User {i}", "plan": "pro" if i % 3 else "free",
                                      "signup_at": "2025-01-01T00:00:00Z"}})
+            if not group:
+                continue
             items.append({"type": "group", "user_id": uid, "account_id": f"acct_{acct}",
                           "name": f"Account {acct}", "traits": {"mrr": acct % 500},
                           "message_id": f"group:{uid}:{acct}"})
@@ -238,18 +242,20 @@ def count_rows(env: dict[str, str], data_dir: Path) -> dict[str, int]:
         conn.close()
 
 
-def verify(port: int, token: str, slug: str, env: dict[str, str], data_dir: Path, n: int
-           ) -> None:
-    accounts = (n + USERS_PER_ACCOUNT - 1) // USERS_PER_ACCOUNT
-    expected = {"contacts": n, "contacts_with_email": n, "contacts_linked": n,
-                "accounts": accounts, "events": n, "events_linked": n, "receipts": 3 * n}
+def verify(port: int, token: str, slug: str, env: dict[str, str], data_dir: Path, n: int,
+           group: bool) -> None:
+    accounts = (n + USERS_PER_ACCOUNT - 1) // USERS_PER_ACCOUNT if group else 0
+    expected = {"contacts": n, "contacts_with_email": n, "contacts_linked": n if group else 0,
+                "accounts": accounts, "events": n, "events_linked": n,
+                "receipts": (3 if group else 2) * n}
     got = count_rows(env, data_dir)
     if got != expected:
         raise SystemExit(f"database does not hold what was sent:\n  got {got}\n  want {expected}")
     for i in random.sample(range(n), min(20, n)):
         c = api(port, "GET", f"/v1/projects/{slug}/contacts/user_{i}", token)
         ok = (c["email"] == f"user{i}@example.com" and c["traits"]["name"] == f"User {i}"
-              and c["account"]["external_id"] == f"acct_{i // USERS_PER_ACCOUNT}"
+              and (c["account"]["external_id"] == f"acct_{i // USERS_PER_ACCOUNT}" if group
+                   else c["account"] is None)
               and [e["properties"]["i"] for e in c["recent_events"]] == [i])
         if not ok:
             raise SystemExit(f"contact user_{i} is not what was sent: {c}")
@@ -309,19 +315,21 @@ def run(db: str, args: argparse.Namespace) -> None:
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                     time.sleep(1)
                 n = args.contacts
-                c_time, c_items, c_lat = run_phase(port, key, n, args.clients, contact_batches)
+                contacts = partial(contact_batches, group=not args.no_group)
+                c_time, c_items, c_lat = run_phase(port, key, n, args.clients, contacts)
                 e_time, e_items, e_lat = run_phase(port, key, n, args.clients, event_batches)
                 stop.set()
                 sampler.join()
                 if spy is not None:
                     spy.send_signal(2)
                     spy.wait(timeout=60)
-                verify(port, token, slug, env, data_dir, n)
+                verify(port, token, slug, env, data_dir, n, not args.no_group)
         finally:
             drop()
     print(f"\n== {db} ({args.workers} server process(es), {args.clients} client processes, "
           f"batches of {BATCH}) ==")
-    print(f"contacts: {n:,} (identify + group, {c_items:,} items) in {c_time:.2f} s "
+    kinds = "identify" if args.no_group else "identify + group"
+    print(f"contacts: {n:,} ({kinds}, {c_items:,} items) in {c_time:.2f} s "
           f"-> {n / c_time:,.0f} contacts/s; batch latency p50 {pct(c_lat, 0.5):.1f} ms, "
           f"p99 {pct(c_lat, 0.99):.1f} ms")
     print(f"events:   {n:,} (track, {e_items:,} items) in {e_time:.2f} s "
@@ -336,6 +344,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="client processes")
     parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--no-group", action="store_true",
+                        help="contacts are identifies only (100 contacts a batch)")
     parser.add_argument("--profile", metavar="PREFIX",
                         help="record the server with py-spy into PREFIX-<db>.txt")
     parser.add_argument("--pg-url", default=os.environ.get(

@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, String, Table, bindparam, func, select, true, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from letter.contacts.models import Account, Contact, Event, MessageReceipt
 from letter.ids import uuid7
 from letter.ingestion import hooks
 from letter.ingestion.bulk import BulkWriter
+from letter.ingestion.lookup import Row, accounts_t, contacts_t, load, planned_for_now
 from letter.ingestion.merge import deep_merge
 from letter.ingestion.parse import Item
 from letter.projects.models import Project
@@ -35,14 +36,8 @@ __all__ = ["RECEIPT_RETENTION", "Outcome", "Race", "apply_items"]
 
 RECEIPT_RETENTION = timedelta(days=30)
 
-contacts_t: Table = Contact.__table__  # type: ignore[assignment]
-accounts_t: Table = Account.__table__  # type: ignore[assignment]
 events_t: Table = Event.__table__  # type: ignore[assignment]
 receipts_t: Table = MessageReceipt.__table__  # type: ignore[assignment]
-
-
-# Stands in for the created_at of a row loaded without it (never written back).
-_NEVER = datetime.min
 
 
 class Race(Exception):
@@ -53,22 +48,6 @@ class Race(Exception):
 class Outcome:
     accepted: int
     duplicates: int
-
-
-@dataclass(slots=True)
-class _Row:
-    """The in-memory state of one contact or account while a batch is walked."""
-
-    id: uuid.UUID
-    external_id: str
-    traits: dict[str, Any]
-    new: bool
-    created_at: datetime
-    email: str | None = None
-    timezone: str | None = None
-    name: str | None = None
-    account_id: uuid.UUID | None = None
-    dirty: bool = False
 
 
 def _locks(session: Session) -> bool:
@@ -111,72 +90,7 @@ def claim_receipts(
     return fresh, duplicates
 
 
-def _load(
-    session: Session,
-    table: Table,
-    project_id: uuid.UUID,
-    external_ids: set[str],
-    *,
-    lock: bool,
-    full: bool,
-) -> dict[str, _Row]:
-    """The stored rows for ``external_ids``; without ``full`` only what a
-    track needs (ids and the account), which skips decoding the traits."""
-    if not external_ids:
-        return {}
-    c = table.c
-    if table is contacts_t:
-        extra = (c.account_id, c.email, c.timezone) if full else (c.account_id,)
-    else:
-        extra = (c.name,)
-    columns = (c.id, c.external_id, *((c.traits, c.created_at) if full else ()), *extra)
-    stmt: Any
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = _lookup_each(table, columns, project_id, external_ids, lock)
-    else:
-        # SQLite picks the (project_id, external_id) index for IN on its own.
-        stmt = select(*columns).where(c.project_id == project_id, c.external_id.in_(external_ids))
-    found: dict[str, _Row] = {}
-    for row in session.execute(stmt):
-        state = _Row(row.id, row.external_id, (row.traits or {}) if full else {}, False,
-                     row.created_at if full else _NEVER)
-        if table is contacts_t:
-            state.account_id = row.account_id
-            if full:
-                state.email, state.timezone = row.email, row.timezone
-        else:
-            state.name = row.name
-        found[row.external_id] = state
-    return found
-
-
-def _lookup_each(
-    table: Table, columns: tuple[Any, ...], project_id: uuid.UUID, external_ids: set[str],
-    lock: bool,
-) -> Any:
-    """One index probe per id on PostgreSQL: ``unnest(ids)`` joined LATERAL.
-
-    A plain ``IN`` or join lets the planner scan every row of the project
-    when the table has no statistics yet (a fresh project being imported),
-    which makes each batch cost as much as the table is big; a parameterised
-    probe on the ``(project_id, external_id)`` unique index cannot be
-    outguessed. Rows are locked in external-id order, the same order for
-    every batch, so concurrent batches do not deadlock.
-    """
-    c = table.c
-    wanted = func.unnest(
-        bindparam("external_ids", sorted(external_ids), type_=ARRAY(String))
-    ).table_valued("external_id", with_ordinality="n").render_derived()
-    probe = select(*columns).where(
-        c.project_id == project_id, c.external_id == wanted.c.external_id
-    )
-    if lock:
-        probe = probe.with_for_update()
-    found = probe.lateral()
-    return select(*found.c).select_from(wanted).join(found, true()).order_by(wanted.c.n)
-
-
-def _merge_traits(state: _Row, incoming: dict[str, Any]) -> None:
+def _merge_traits(state: Row, incoming: dict[str, Any]) -> None:
     if incoming:
         merged = deep_merge(state.traits, incoming)
         if merged != state.traits:
@@ -186,8 +100,8 @@ def _merge_traits(state: _Row, incoming: dict[str, Any]) -> None:
 
 def _walk(
     items: list[Item],
-    contacts: dict[str, _Row],
-    accounts: dict[str, _Row],
+    contacts: dict[str, Row],
+    accounts: dict[str, Row],
     project_id: uuid.UUID,
     now: datetime,
     skip_triggers: bool,
@@ -215,7 +129,7 @@ def _walk(
             assert user is not None
             contact = contacts.get(user)
             if contact is None:
-                contact = _Row(uuid7(), user, {}, True, item.timestamp or now, dirty=True)
+                contact = Row(uuid7(), user, {}, True, item.timestamp or now, dirty=True)
                 contacts[user] = contact
             _merge_traits(contact, item.traits)
             if item.email is not None and item.email != contact.email:
@@ -226,7 +140,7 @@ def _walk(
             assert item.account_id is not None
             account = accounts.get(item.account_id)
             if account is None:
-                account = _Row(uuid7(), item.account_id, {}, True, now, dirty=True)
+                account = Row(uuid7(), item.account_id, {}, True, now, dirty=True)
                 accounts[item.account_id] = account
             _merge_traits(account, item.traits)
             if item.name is not None and item.name != account.name:
@@ -249,9 +163,9 @@ def _write_rows(
     writer: BulkWriter,
     table: Table,
     project_id: uuid.UUID,
-    rows: dict[str, _Row],
+    rows: dict[str, Row],
     now: datetime,
-) -> list[_Row]:
+) -> list[Row]:
     """Insert the new rows and update the changed ones; returns the inserted."""
     new = sorted((r for r in rows.values() if r.new), key=lambda r: r.external_id)
     changed = [r for r in rows.values() if r.dirty and not r.new]
@@ -304,7 +218,7 @@ def _insert_events(writer: BulkWriter, events: list[dict[str, Any]]) -> None:
     writer.insert("events", EVENT_COLUMNS, values)
 
 
-def _link_earlier_events(session: Session, project_id: uuid.UUID, created: list[_Row]) -> None:
+def _link_earlier_events(session: Session, project_id: uuid.UUID, created: list[Row]) -> None:
     if not created:
         return
     by_user = (
@@ -336,8 +250,9 @@ def apply_items(
     user_ids = {i.user_id for i in fresh if i.user_id is not None}
     full = any(i.kind != "track" for i in fresh)
     lock = full and _locks(session)
-    accounts = _load(session, accounts_t, project.id, account_ids, lock=lock, full=True)
-    contacts = _load(session, contacts_t, project.id, user_ids, lock=lock, full=full)
+    with planned_for_now(session):
+        accounts = load(session, accounts_t, project.id, account_ids, lock=lock, full=True)
+        contacts = load(session, contacts_t, project.id, user_ids, lock=lock, full=full)
     events = _walk(fresh, contacts, accounts, project.id, now, skip_triggers)
     _write_rows(session, writer, accounts_t, project.id, accounts, now)
     created = _write_rows(session, writer, contacts_t, project.id, contacts, now)
@@ -352,7 +267,7 @@ def apply_items(
 def _notify(
     session: Session,
     project: Project,
-    created: list[_Row],
+    created: list[Row],
     events: list[dict[str, Any]],
     skip_triggers: bool,
 ) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, text, tuple_
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -143,11 +143,6 @@ def _apply(session: Session, project: Project, items: list[Item], skip: bool) ->
     if session.get_bind().dialect.name == "sqlite":
         # One writer at a time (BEGIN IMMEDIATE): no race to recover from.
         return apply_items(session, project, items, skip_triggers=skip, now=now)
-    # The driver prepares statements it runs often, and PostgreSQL may then keep
-    # a generic plan made while the table was tiny (before any ANALYZE): a
-    # scan of the whole project per lookup once it has grown. Planning each
-    # lookup for the actual table costs well under a millisecond.
-    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             with session.begin_nested():
