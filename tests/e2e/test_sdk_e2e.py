@@ -7,7 +7,12 @@ One server per backend for the module (started by the helpers of
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,8 +23,8 @@ from letterapp import Letter
 
 from tests.conftest import BACKENDS, new_database
 from tests.e2e.conftest import start_server, stop_server
-from tests.e2e.fault_proxy import FaultProxy
-from tests.e2e.sdk_support import Errors, Project, Server, new_project
+from tests.e2e.fault_proxy import Fault, FaultProxy
+from tests.e2e.sdk_support import EXAMPLES, Errors, Project, Server, new_project
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -229,23 +234,192 @@ from letterapp import Letter
 def on_error(error, items):
     print("lost", len(items), error, file=sys.stderr)
 
-letter = Letter(api_key=os.environ["LETTER_API_KEY"], base_url=os.environ["LETTER_API_URL"],
-                on_error=on_error)
-for i in range({n}):
-    letter.identify(user_id="exit_%d" % i, email="exit%d@example.com" % i, traits={{"i": i}})
-    letter.track(user_id="exit_%d" % i, event="Exited", properties={{"i": i}})
+def main():
+    letter = Letter(api_key=os.environ["LETTER_API_KEY"],
+                    base_url=os.environ["LETTER_API_URL"], on_error=on_error)
+    for i in range({n}):
+        letter.identify(user_id="exit_%d" % i, email="exit%d@example.com" % i,
+                        traits={{"i": i}})
+        letter.track(user_id="exit_%d" % i, event="Exited", properties={{"i": i}})
+    return letter
+
 {ending}
 '''
 
+ENDINGS = {
+    # A module-level client, alive until exit.
+    "end-of-script": "letter = main()",
+    "sys-exit": "letter = main()\nsys.exit(0)",
+    # The client is garbage collected when main() returns, queue still full.
+    "client-local-to-main": "main()",
+}
 
-@pytest.mark.parametrize("ending", ["", "sys.exit(0)"], ids=["end-of-script", "sys-exit"])
+
+@pytest.mark.parametrize("ending", list(ENDINGS))
 def test_nothing_lost_at_interpreter_exit(project: Project, tmp_path: Path, ending: str
                                           ) -> None:
     n = 1000  # 2,000 items, never flushed nor closed by the script
-    done = project.run_script(EXIT_SCRIPT.format(n=n, ending=ending), tmp_path)
+    done = project.run_script(EXIT_SCRIPT.format(n=n, ending=ENDINGS[ending]), tmp_path)
     assert done.returncode == 0 and done.stderr == "", done.stderr
     contacts = project.all("/contacts")
     assert sorted(c["external_id"] for c in contacts) == sorted(f"exit_{i}" for i in range(n))
     assert all(c["traits"] == {"i": int(c["external_id"][5:])} for c in contacts)
     events = project.all("/events")
     assert sorted(e["properties"]["i"] for e in events) == list(range(n))
+
+
+def _forwarded(proxy: FaultProxy, field: str) -> int:
+    return sum(e.response[field] for e in proxy.log if e.response is not None)
+
+
+def test_retries_ride_out_503_429_and_a_lost_response(project: Project) -> None:
+    plan = [
+        Fault.status_of(503, "unavailable"),
+        Fault.status_of(503, "unavailable"),
+        Fault.status_of(429, "rate_limited", {"Retry-After": "1"}),
+        Fault.drop(),  # the server applies the batch; the SDK never hears back
+    ]
+    n = 30
+    errors = Errors()
+    with FaultProxy(*project.server.address, plan) as proxy:
+        letter = Letter(api_key=project.key, base_url=proxy.url, max_retries=5,
+                        flush_at=100, on_error=errors)
+        for i in range(n):
+            letter.identify(f"r_{i}", email=f"r{i}@example.com", traits={"i": i})
+            letter.track(f"r_{i}", "Retried", properties={"i": i})
+        assert letter.close(timeout=30)
+    assert errors.calls == []
+    actions = proxy.actions()
+    assert actions[:4] == ["503", "503", "429", "drop"] and set(actions[4:]) == {"pass"}
+    # Every attempt carried the same batch (same message ids) ...
+    first_ids = [item["message_id"] for item in proxy.log[0].request["batch"]]
+    assert len(first_ids) == 2 * n
+    assert all([i["message_id"] for i in e.request["batch"]] == first_ids for e in proxy.log[:5])
+    # ... Retry-After was honoured, and the retry of the lost answer was all duplicates.
+    assert proxy.log[3].at - proxy.log[2].at >= 0.95
+    dropped, retried = proxy.log[3].response, proxy.log[4].response
+    assert dropped == {"accepted": 2 * n, "duplicates": 0, "rejected": []}
+    assert retried == {"accepted": 0, "duplicates": 2 * n, "rejected": []}
+    assert _forwarded(proxy, "accepted") == 2 * n
+    # Each item landed exactly once.
+    assert sorted(c["external_id"] for c in project.all("/contacts")) == sorted(
+        f"r_{i}" for i in range(n))
+    assert sorted(e["properties"]["i"] for e in project.all("/events")) == list(range(n))
+
+
+def test_400_is_not_retried_and_exhausted_retries_reach_on_error(project: Project) -> None:
+    errors = Errors()
+    host, port = project.server.address
+    with FaultProxy(host, port, [Fault.status_of(400, "bad_request")]) as proxy:
+        letter = Letter(api_key=project.key, base_url=proxy.url, max_retries=3, on_error=errors)
+        for i in range(3):
+            letter.identify(f"bad_{i}", traits={"i": i})
+        assert letter.flush(timeout=30)
+        assert proxy.actions() == ["400"]  # one request, no retry
+        ((error, items),) = errors.calls
+        assert (error.status, error.code) == (400, "bad_request")
+        assert error.body == {"error": {"code": "bad_request", "message": "injected 400"}}
+        assert [i["user_id"] for i in items] == ["bad_0", "bad_1", "bad_2"]
+        assert all(i["message_id"] for i in items)
+
+        # The client keeps working after a failed batch.
+        letter.identify("good_0")
+        assert letter.close(timeout=30)
+        assert proxy.actions() == ["400", "pass"] and len(errors.calls) == 1
+
+    # A real 401 from the server (well-formed, unknown key): not retried either.
+    with FaultProxy(host, port) as proxy:
+        unknown = Errors()
+        with Letter(api_key="lt_live_" + "0" * 48, base_url=proxy.url, on_error=unknown) as bad:
+            bad.track("someone", "Nothing")
+        assert proxy.actions() == ["pass"] and proxy.log[0].status == 401
+        ((error, items),) = unknown.calls
+        assert (error.status, error.code) == (401, "unauthorized")
+
+    # 503 after every retry: handed to on_error once, after max_retries + 1 attempts.
+    plan = [Fault.status_of(503, "unavailable")] * 2
+    with FaultProxy(host, port, plan) as proxy:
+        exhausted = Errors()
+        with Letter(api_key=project.key, base_url=proxy.url, max_retries=1,
+                    on_error=exhausted) as letter:
+            letter.identify("lost_0")
+        assert proxy.actions() == ["503", "503"]
+        ((error, items),) = exhausted.calls
+        assert (error.status, error.code, items[0]["user_id"]) == (503, "unavailable", "lost_0")
+
+    assert [c["external_id"] for c in project.all("/contacts")] == ["good_0"]
+
+
+def _source_state(source: Path) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """What the import must produce: contacts by id, accounts by id (last row wins)."""
+    contacts: dict[str, dict[str, Any]] = {}
+    accounts: dict[str, dict[str, Any]] = {}
+    connection = sqlite3.connect(source)
+    try:
+        for row in connection.execute("SELECT id, email, name, plan, signup_at, workspace_id,"
+                                      " workspace_name, workspace_mrr FROM users ORDER BY id"):
+            uid, email, name, plan, signup_at, ws, ws_name, mrr = row
+            contacts[uid] = {"email": email, "account": ws,
+                             "traits": {"name": name, "plan": plan, "signup_at": signup_at}}
+            if ws is not None:
+                accounts[ws] = {"name": ws_name, "traits": {"mrr": mrr}}
+    finally:
+        connection.close()
+    return contacts, accounts
+
+
+def test_import_example_resumes_after_sigkill(project: Project, tmp_path: Path) -> None:
+    rows, page = 300, 25
+    source, checkpoint = tmp_path / "users.db", tmp_path / "checkpoint.json"
+    made = subprocess.run([sys.executable, str(EXAMPLES / "make_source.py"), "--rows", str(rows),
+                           str(source)], capture_output=True, text=True, timeout=60, check=False)
+    assert made.returncode == 0, made.stderr
+    command = [sys.executable, str(EXAMPLES / "import_users.py"), "--source", str(source),
+               "--page-size", str(page), "--checkpoint", str(checkpoint)]
+    host, port = project.server.address
+
+    # Run 1: three pages go through; the fourth reaches the server but its answer
+    # never comes back. Once the checkpoint is at page 3, SIGKILL.
+    plan = [Fault.passing()] * 3 + [Fault.hold()]
+    with FaultProxy(host, port, plan) as proxy:
+        first = subprocess.Popen(command, env=project.script_env(proxy.url),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert proxy.held.wait(30), "the fourth page was never sent"
+            state = json.loads(checkpoint.read_text())
+            first.send_signal(signal.SIGKILL)
+            out, _ = first.communicate(timeout=30)
+        finally:
+            if first.poll() is None:
+                first.kill()
+                first.wait()
+    assert first.returncode == -signal.SIGKILL
+    assert (state["cursor"], state["processed"]) == ("usr_000075", 75)
+    assert out.split("\n")[:3] == ["imported 25", "imported 50", "imported 75"]
+    assert len(project.all("/contacts")) == 100  # page 4 landed; its answer was lost
+
+    # Run 2 resumes after the checkpoint: page 4 again (all duplicates), then the rest.
+    with FaultProxy(host, port) as proxy:
+        second = subprocess.run(command, env=project.script_env(proxy.url), capture_output=True,
+                                text=True, timeout=120, check=False)
+    assert second.returncode == 0, second.stderr
+    lines = second.stdout.splitlines()
+    assert lines[0] == "resuming after id usr_000075 (75 already imported)"
+    assert lines[1:-1] == [f"imported {k}" for k in range(100, rows + 1, page)]
+    assert lines[-1] == f"done. {rows} contacts processed."
+    sent = [item["user_id"] for e in proxy.log for item in e.request["batch"]]
+    assert min(sent) == "usr_000076"  # nothing before the checkpoint was sent again
+    assert proxy.log[0].response is not None and proxy.log[0].response["accepted"] == 0
+    assert all(e.request["skip_triggers"] is True for e in proxy.log)
+
+    want_contacts, want_accounts = _source_state(source)
+    accounts = project.all("/accounts")
+    by_uuid = {a["id"]: a["external_id"] for a in accounts}
+    assert {a["external_id"]: {"name": a["name"], "traits": a["traits"]} for a in accounts} == {
+        ws: {"name": a["name"], "traits": {"mrr": float(a["traits"]["mrr"])}}
+        for ws, a in want_accounts.items()}
+    got = {c["external_id"]: {"email": c["email"], "traits": c["traits"],
+                              "account": by_uuid.get(c["account_id"])}
+           for c in project.all("/contacts")}
+    assert got == want_contacts
+    assert len(got) == rows
