@@ -4,6 +4,7 @@ a fresh project and ingestion key per test, Management API read-back."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -21,6 +22,36 @@ from tests.e2e.conftest import LiveServer
 ROOT = Path(__file__).resolve().parents[2]
 SDK_SRC = ROOT / "sdks" / "python" / "src"
 EXAMPLES = ROOT / "sdks" / "python" / "examples"
+
+
+# A script that queues 2 x n items and never calls flush() or close().
+EXIT_SCRIPT = '''\
+import os
+import sys
+from letterapp import Letter
+
+def on_error(error, items):
+    print("lost", len(items), error, file=sys.stderr)
+
+def main():
+    letter = Letter(api_key=os.environ["LETTER_API_KEY"],
+                    base_url=os.environ["LETTER_API_URL"], on_error=on_error)
+    for i in range({n}):
+        letter.identify(user_id="exit_%d" % i, email="exit%d@example.com" % i,
+                        traits={{"i": i}})
+        letter.track(user_id="exit_%d" % i, event="Exited", properties={{"i": i}})
+    return letter
+
+{ending}
+'''
+
+ENDINGS = {
+    # A module-level client, alive until exit.
+    "end-of-script": "letter = main()",
+    "sys-exit": "letter = main()\nsys.exit(0)",
+    # The client is garbage collected when main() returns, queue still full.
+    "client-local-to-main": "main()",
+}
 
 
 @dataclass
@@ -102,3 +133,21 @@ class Errors:
     def __call__(self, error: LetterError, items: list[dict[str, Any]]) -> None:
         with self.lock:
             self.calls.append((error, items))
+
+
+def source_state(source: Path) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """What the import must produce: contacts by id, accounts by id (last row wins)."""
+    contacts: dict[str, dict[str, Any]] = {}
+    accounts: dict[str, dict[str, Any]] = {}
+    connection = sqlite3.connect(source)
+    try:
+        for row in connection.execute("SELECT id, email, name, plan, signup_at, workspace_id,"
+                                      " workspace_name, workspace_mrr FROM users ORDER BY id"):
+            uid, email, name, plan, signup_at, ws, ws_name, mrr = row
+            contacts[uid] = {"email": email, "account": ws,
+                             "traits": {"name": name, "plan": plan, "signup_at": signup_at}}
+            if ws is not None:
+                accounts[ws] = {"name": ws_name, "traits": {"mrr": mrr}}
+    finally:
+        connection.close()
+    return contacts, accounts

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,7 +23,16 @@ from letterapp import Letter
 from tests.conftest import BACKENDS, new_database
 from tests.e2e.conftest import start_server, stop_server
 from tests.e2e.fault_proxy import Fault, FaultProxy
-from tests.e2e.sdk_support import EXAMPLES, Errors, Project, Server, new_project
+from tests.e2e.sdk_support import (
+    ENDINGS,
+    EXAMPLES,
+    EXIT_SCRIPT,
+    Errors,
+    Project,
+    Server,
+    new_project,
+    source_state,
+)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -226,35 +234,6 @@ def _version() -> str:
     return __version__
 
 
-EXIT_SCRIPT = '''\
-import os
-import sys
-from letterapp import Letter
-
-def on_error(error, items):
-    print("lost", len(items), error, file=sys.stderr)
-
-def main():
-    letter = Letter(api_key=os.environ["LETTER_API_KEY"],
-                    base_url=os.environ["LETTER_API_URL"], on_error=on_error)
-    for i in range({n}):
-        letter.identify(user_id="exit_%d" % i, email="exit%d@example.com" % i,
-                        traits={{"i": i}})
-        letter.track(user_id="exit_%d" % i, event="Exited", properties={{"i": i}})
-    return letter
-
-{ending}
-'''
-
-ENDINGS = {
-    # A module-level client, alive until exit.
-    "end-of-script": "letter = main()",
-    "sys-exit": "letter = main()\nsys.exit(0)",
-    # The client is garbage collected when main() returns, queue still full.
-    "client-local-to-main": "main()",
-}
-
-
 @pytest.mark.parametrize("ending", list(ENDINGS))
 def test_nothing_lost_at_interpreter_exit(project: Project, tmp_path: Path, ending: str
                                           ) -> None:
@@ -350,24 +329,6 @@ def test_400_is_not_retried_and_exhausted_retries_reach_on_error(project: Projec
     assert [c["external_id"] for c in project.all("/contacts")] == ["good_0"]
 
 
-def _source_state(source: Path) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """What the import must produce: contacts by id, accounts by id (last row wins)."""
-    contacts: dict[str, dict[str, Any]] = {}
-    accounts: dict[str, dict[str, Any]] = {}
-    connection = sqlite3.connect(source)
-    try:
-        for row in connection.execute("SELECT id, email, name, plan, signup_at, workspace_id,"
-                                      " workspace_name, workspace_mrr FROM users ORDER BY id"):
-            uid, email, name, plan, signup_at, ws, ws_name, mrr = row
-            contacts[uid] = {"email": email, "account": ws,
-                             "traits": {"name": name, "plan": plan, "signup_at": signup_at}}
-            if ws is not None:
-                accounts[ws] = {"name": ws_name, "traits": {"mrr": mrr}}
-    finally:
-        connection.close()
-    return contacts, accounts
-
-
 def test_import_example_resumes_after_sigkill(project: Project, tmp_path: Path) -> None:
     rows, page = 300, 25
     source, checkpoint = tmp_path / "users.db", tmp_path / "checkpoint.json"
@@ -412,7 +373,7 @@ def test_import_example_resumes_after_sigkill(project: Project, tmp_path: Path) 
     assert proxy.log[0].response is not None and proxy.log[0].response["accepted"] == 0
     assert all(e.request["skip_triggers"] is True for e in proxy.log)
 
-    want_contacts, want_accounts = _source_state(source)
+    want_contacts, want_accounts = source_state(source)
     accounts = project.all("/accounts")
     by_uuid = {a["id"]: a["external_id"] for a in accounts}
     assert {a["external_id"]: {"name": a["name"], "traits": a["traits"]} for a in accounts} == {
