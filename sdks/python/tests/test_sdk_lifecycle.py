@@ -223,6 +223,28 @@ def test_atexit_flushes_what_was_queued() -> None:
     assert [item["properties"]["i"] for item in items] == list(range(300))
 
 
+def test_atexit_waits_for_a_garbage_collected_client() -> None:
+    """A client local to main() is collected before exit; its queue is still sent."""
+    with RecordingServer() as server:
+        proc = _run_script(
+            """
+            from letterapp import Letter
+
+            def main():
+                letter = Letter(%r, base_url=%r, flush_at=1000, flush_interval=60)
+                for i in range(300):
+                    letter.track("u%%d" %% i, "E", properties={"i": i})
+
+            main()  # the client is garbage collected here, with 300 queued items
+            """
+            % (KEY, server.url)
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr == ""
+        items = server.items
+    assert [item["properties"]["i"] for item in items] == list(range(300))
+
+
 def test_atexit_wait_is_bounded() -> None:
     release = threading.Event()
 

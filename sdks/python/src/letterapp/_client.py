@@ -98,12 +98,29 @@ def _close_at_exit(ref: weakref.ReferenceType[Letter]) -> None:
 
 
 def _collected(consumer: Consumer, hook: Callable[[], None]) -> None:
-    """The client was garbage collected: let its thread drain and exit."""
+    """The client was garbage collected: let its thread drain and exit.
+
+    Its thread is a daemon, so interpreter exit waits for it like for a live
+    client (``_drain_at_exit``); otherwise a client local to ``main()`` would
+    lose its queue silently.
+    """
     consumer.stop()
     atexit.unregister(hook)
+    _draining.add(consumer)
+
+
+def _drain_at_exit() -> None:
+    for consumer in list(_draining):
+        consumer.shutdown(consumer.timeout)
+
+
+#: Consumers of collected clients whose thread still runs (it keeps them alive).
+_draining: weakref.WeakSet[Consumer] = weakref.WeakSet()
+atexit.register(_drain_at_exit)
 
 
 def _after_fork_in_child() -> None:
+    _draining.clear()  # the parent's threads do not exist here; its queues stay its own
     for client in list(_clients):
         client._after_fork()
 
