@@ -19,7 +19,6 @@ import argparse
 import http.client
 import multiprocessing as mp
 import os
-import platform
 import random
 import socket
 import sqlite3
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from machine import describe
 
 BATCH = 100
 USERS_PER_ACCOUNT = 10
@@ -46,19 +46,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{os.cpu_count()} cores, {model}, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}")
 
 
 def rss_mb(pid: int) -> float:
@@ -351,7 +338,7 @@ def main() -> None:
     parser.add_argument("--pg-url", default=os.environ.get(
         "LETTER_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    print(f"machine: {describe()}")
     for db in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
         run(db, args)
 

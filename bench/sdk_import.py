@@ -45,10 +45,10 @@ from ingest import (  # noqa: E402
     bootstrap,
     count_rows,
     create_pg_database,
-    machine,
     server,
 )
 from letterapp import Letter, LetterError, Response, UrllibTransport  # noqa: E402
+from machine import describe  # noqa: E402
 
 
 class KeepAliveTransport:
@@ -210,7 +210,7 @@ def main() -> None:
     parser.add_argument("--transport", choices=list(TRANSPORTS), default="urllib",
                         help="null: no server at all, measures the SDK alone")
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    print(f"machine: {describe()}")
     run(args)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average after the run (1, 5, 15 min): {load} on {os.cpu_count()} cores")

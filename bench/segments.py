@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import sqlite3
 import statistics
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from machine import describe
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -261,19 +261,6 @@ def time_filters(db: Database, repeat: int) -> dict[str, float]:
     return medians
 
 
-def machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}, " \
-           f"SQLite {sqlite3.sqlite_version}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=1_000_000)
@@ -283,7 +270,7 @@ def main() -> None:
         "LETTER_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    print("machine: " + describe(f"SQLite {sqlite3.sqlite_version}"))
     print(f"audience: {args.contacts:,} contacts, {args.events:,} events")
     if args.db in ("sqlite", "both"):
         OUT.mkdir(exist_ok=True)

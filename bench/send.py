@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -24,6 +23,8 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+
+from machine import describe
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -75,18 +76,6 @@ BODY = {"type": "doc", "content": [
             {"type": "text", "text": "Connect your data"}]}]}]},
     {"type": "button", "attrs": {"href": "https://app.acme.test/start", "text": "Get started"}},
 ]}
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -202,7 +191,7 @@ def main() -> None:
             return latencies[min(len(latencies) - 1, int(p * len(latencies)))]
 
         backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
-        print(f"machine: {machine()}")
+        print(f"machine: {describe()}")
         print(f"database: {backend}; SMTP: aiosmtpd in another process, {args.pool} connections")
         print(f"sent {len(sent)}/{args.messages} in {elapsed:.2f} s: "
               f"{len(sent) / elapsed:,.0f} emails/s (rendered + DKIM-signed + delivered)")

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Response
 
 from letter.api.deps import ProjectDep, SessionDep
 from letter.api.schemas import ListEnvelope, Page
+from letter.contacts.schemas import ContactOut
 from letter.db.pagination import PageParams
 from letter.segments import service
 from letter.segments.schemas import (
-    ContactOut,
     ContactSearch,
     PreviewIn,
     PreviewOut,
@@ -47,8 +47,9 @@ def get_segment(segment_id: uuid.UUID, project: ProjectDep, session: SessionDep)
 
 
 @router.patch("/segments/{segment_id}", response_model=SegmentOut)
-def update_segment(segment_id: uuid.UUID, body: SegmentUpdate, project: ProjectDep,
-                   session: SessionDep) -> SegmentOut:
+def update_segment(
+    segment_id: uuid.UUID, body: SegmentUpdate, project: ProjectDep, session: SessionDep
+) -> SegmentOut:
     segment = service.update_segment(session, project.id, segment_id, body.name, body.filter)
     return SegmentOut.model_validate(segment)
 
@@ -60,9 +61,16 @@ def delete_segment(segment_id: uuid.UUID, project: ProjectDep, session: SessionD
 
 
 @router.post("/contacts/search", response_model=Page[ContactOut])
-def search_contacts(body: ContactSearch, project: ProjectDep,
-                    session: SessionDep) -> Page[ContactOut]:
-    result = service.search_contacts(session, project.id, body.filter, body.segment_id,
-                                     PageParams(limit=body.limit, cursor=body.cursor))
-    return Page(data=[ContactOut.model_validate(c) for c in result.items],
-                next_cursor=result.next_cursor)
+def search_contacts(
+    body: ContactSearch, project: ProjectDep, session: SessionDep
+) -> Page[ContactOut]:
+    result = service.search_contacts(
+        session,
+        project.id,
+        body.filter,
+        body.segment_id,
+        PageParams(limit=body.limit, cursor=body.cursor),
+    )
+    return Page(
+        data=[ContactOut.model_validate(c) for c in result.items], next_cursor=result.next_cursor
+    )

@@ -11,7 +11,6 @@ from letter.api.schemas import Instant, RequestModel, ResponseModel
 from letter.db.pagination import MAX_LIMIT
 
 __all__ = [
-    "ContactOut",
     "ContactSearch",
     "PreviewIn",
     "PreviewOut",
@@ -60,15 +59,3 @@ class ContactSearch(RequestModel):
     segment_id: uuid.UUID | None = None
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
     cursor: str | None = Field(default=None, max_length=200)
-
-
-class ContactOut(ResponseModel):
-    id: uuid.UUID
-    external_id: str | None
-    email: str | None
-    traits: dict[str, Any]
-    account_id: uuid.UUID | None
-    unsubscribed_at: Instant | None
-    unsubscribe_reason: str | None
-    created_at: Instant
-    updated_at: Instant
