@@ -85,6 +85,7 @@ def test_rate_limited_per_key_with_headers(make_client, owner, project, ingest_h
     body = limited.json()
     assert limited.status_code == 429 and body["error"]["code"] == "rate_limited"
     assert int(limited.headers["Retry-After"]) >= 1
+    assert limited.headers["X-RateLimit-Remaining"] == "0"
 
 
 def test_identify_sets_email_traits_timezone_and_created_at_from_timestamp(

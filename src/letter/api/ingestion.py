@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from letter.api.deps import count_request
 from letter.api.errors import JSONBytes
 from letter.errors import Invalid
 from letter.ingestion import service
@@ -34,7 +35,7 @@ router = APIRouter(prefix="/v1", tags=["ingestion"])
 def _authenticated(request: Request, session: Session, runtime: Runtime) -> Project:
     raw = service.credential_from_header(request.headers.get("authorization"))
     key, project = service.authenticate(session, raw)
-    request.state.rate_limit = runtime.limiter.hit("ingest", str(key.id))
+    count_request(request, runtime.limiter, "ingest", str(key.id))
     return project
 
 
