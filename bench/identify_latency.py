@@ -18,17 +18,15 @@ import http.client
 import os
 import queue
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest import api, bootstrap, create_pg_database, pct, server
+from ingest import bench_server, pct
 from machine import describe
 
 
@@ -79,24 +77,10 @@ def measure(port: int, key: str, rate: float, seconds: float, connections: int
 
 
 def run(db: str, args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory(prefix="letter-bench-") as tmp:
-        env = {**os.environ, "LETTER_DATA_DIR": str(Path(tmp) / "data"),
-               "LETTER_INGEST_RATE_LIMIT": "100000000/minute"}
-        env.pop("LETTER_DATABASE_URL", None)
-        drop: Callable[[], None] = lambda: None  # noqa: E731
-        if db == "postgresql":
-            url, drop = create_pg_database(args.pg_url)
-            env["LETTER_DATABASE_URL"] = url
-        try:
-            token = bootstrap(env)
-            with server(env, args.workers) as (port, _proc):
-                slug = api(port, "POST", "/v1/projects", token, {"name": "Bench"})["slug"]
-                key = api(port, "POST", f"/v1/projects/{slug}/keys", token, {})["key"]
-                measure(port, key, args.rate, 2, args.connections)  # warm up
-                latencies, errors, elapsed = measure(port, key, args.rate, args.seconds,
-                                                     args.connections)
-        finally:
-            drop()
+    with bench_server(db, args.pg_url, args.workers) as srv:
+        measure(srv.port, srv.key, args.rate, 2, args.connections)  # warm up
+        latencies, errors, elapsed = measure(srv.port, srv.key, args.rate, args.seconds,
+                                             args.connections)
     ms = sorted(x * 1000 for x in latencies)
     seconds = sorted(latencies)
     print(f"\n== {db} ({args.workers} server process(es), {args.connections} connections) ==")

@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -267,7 +268,23 @@ def create_pg_database(base: str) -> tuple[str, Callable[[], None]]:
     return url, drop
 
 
-def run(db: str, args: argparse.Namespace) -> None:
+@dataclass
+class BenchServer:
+    """A running ``letter serve`` with an owner token, a project and its key."""
+
+    port: int
+    proc: subprocess.Popen[bytes]
+    env: dict[str, str]
+    data_dir: Path
+    token: str
+    slug: str
+    key: str
+
+
+@contextmanager
+def bench_server(db: str, pg_url: str, workers: int) -> Iterator[BenchServer]:
+    """A server on a new SQLite file, or on a private PostgreSQL database
+    dropped afterwards, with rate limits out of the way."""
     with tempfile.TemporaryDirectory(prefix="letter-bench-") as tmp:
         data_dir = Path(tmp) / "data"
         env = {**os.environ, "LETTER_DATA_DIR": str(data_dir),
@@ -276,43 +293,48 @@ def run(db: str, args: argparse.Namespace) -> None:
         env.pop("LETTER_DATABASE_URL", None)
         drop: Callable[[], None] = lambda: None  # noqa: E731
         if db == "postgresql":
-            url, drop = create_pg_database(args.pg_url)
+            url, drop = create_pg_database(pg_url)
             env["LETTER_DATABASE_URL"] = url
         try:
             token = bootstrap(env)
-            with server(env, args.workers) as (port, proc):
+            with server(env, workers) as (port, proc):
                 slug = api(port, "POST", "/v1/projects", token, {"name": "Bench"})["slug"]
                 key = api(port, "POST", f"/v1/projects/{slug}/keys", token, {})["key"]
-                peak = [0.0]
-                stop = threading.Event()
-
-                def sample() -> None:
-                    while not stop.is_set():
-                        peak[0] = max(peak[0], rss_mb(proc.pid))
-                        stop.wait(0.5)
-
-                sampler = threading.Thread(target=sample, daemon=True)
-                sampler.start()
-                spy = None
-                if args.profile:
-                    # Collapsed stacks of the server for the whole run (py-spy, optional).
-                    spy = subprocess.Popen(
-                        ["py-spy", "record", "-p", str(proc.pid), "--subprocesses", "-r", "200",
-                         "-f", "raw", "-o", f"{args.profile}-{db}.txt"],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                    time.sleep(1)
-                n = args.contacts
-                contacts = partial(contact_batches, group=not args.no_group)
-                c_time, c_items, c_lat = run_phase(port, key, n, args.clients, contacts)
-                e_time, e_items, e_lat = run_phase(port, key, n, args.clients, event_batches)
-                stop.set()
-                sampler.join()
-                if spy is not None:
-                    spy.send_signal(2)
-                    spy.wait(timeout=60)
-                verify(port, token, slug, env, data_dir, n, not args.no_group)
+                yield BenchServer(port, proc, env, data_dir, token, slug, key)
         finally:
             drop()
+
+
+def run(db: str, args: argparse.Namespace) -> None:
+    with bench_server(db, args.pg_url, args.workers) as srv:
+        peak = [0.0]
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                peak[0] = max(peak[0], rss_mb(srv.proc.pid))
+                stop.wait(0.5)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        spy = None
+        if args.profile:
+            # Collapsed stacks of the server for the whole run (py-spy, optional).
+            spy = subprocess.Popen(
+                ["py-spy", "record", "-p", str(srv.proc.pid), "--subprocesses", "-r", "200",
+                 "-f", "raw", "-o", f"{args.profile}-{db}.txt"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1)
+        n = args.contacts
+        contacts = partial(contact_batches, group=not args.no_group)
+        c_time, c_items, c_lat = run_phase(srv.port, srv.key, n, args.clients, contacts)
+        e_time, e_items, e_lat = run_phase(srv.port, srv.key, n, args.clients, event_batches)
+        stop.set()
+        sampler.join()
+        if spy is not None:
+            spy.send_signal(2)
+            spy.wait(timeout=60)
+        verify(srv.port, srv.token, srv.slug, srv.env, srv.data_dir, n, not args.no_group)
     print(f"\n== {db} ({args.workers} server process(es), {args.clients} client processes, "
           f"batches of {BATCH}) ==")
     kinds = "identify" if args.no_group else "identify + group"

@@ -27,7 +27,6 @@ import argparse
 import http.client
 import os
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -39,14 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "sdks" / "python" / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest import (  # noqa: E402
-    USERS_PER_ACCOUNT,
-    api,
-    bootstrap,
-    count_rows,
-    create_pg_database,
-    server,
-)
+from ingest import USERS_PER_ACCOUNT, bench_server, count_rows  # noqa: E402
 from letterapp import Letter, LetterError, Response, UrllibTransport  # noqa: E402
 from machine import describe  # noqa: E402
 
@@ -129,25 +121,10 @@ def push(letter: Letter, first: int, last: int, page: int) -> None:
 
 def run(args: argparse.Namespace) -> None:
     db = "postgresql" if args.postgres else "sqlite"
-    with tempfile.TemporaryDirectory(prefix="letter-sdk-bench-") as tmp:
-        data_dir = Path(tmp) / "data"
-        env = {**os.environ, "LETTER_DATA_DIR": str(data_dir),
-               "LETTER_INGEST_RATE_LIMIT": "100000000/minute",
-               "LETTER_RATE_LIMIT": "100000000/minute"}
-        env.pop("LETTER_DATABASE_URL", None)
-        drop: Callable[[], None] = lambda: None  # noqa: E731
-        if args.postgres:
-            url, drop = create_pg_database(args.pg_url)
-            env["LETTER_DATABASE_URL"] = url
-        try:
-            token = bootstrap(env)
-            with server(env, args.workers) as (port, _proc):
-                slug = api(port, "POST", "/v1/projects", token, {"name": "SDK bench"})["slug"]
-                key = api(port, "POST", f"/v1/projects/{slug}/keys", token, {})["key"]
-                elapsed, transports, failures = push_all(args, f"http://127.0.0.1:{port}", key)
-                counts = count_rows(env, data_dir)
-        finally:
-            drop()
+    with bench_server(db, args.pg_url, args.workers) as srv:
+        base_url = f"http://127.0.0.1:{srv.port}"
+        elapsed, transports, failures = push_all(args, base_url, srv.key)
+        counts = count_rows(srv.env, srv.data_dir)
     report(args, db, elapsed, transports, failures, counts)
 
 
