@@ -27,8 +27,8 @@ from letter.api import (
 from letter.api.errors import install_error_handlers
 from letter.api.metrics import Metrics, MetricsMiddleware, metrics_router
 from letter.api.middleware import BodyLimitMiddleware, UnitOfWorkMiddleware
-from letter.api.schemas import ERROR_RESPONSES
 from letter.runtime import Runtime
+from letter.schemas import ERROR_RESPONSES
 from letter.settings import Settings
 from letter.web import invitations as invitation_pages
 

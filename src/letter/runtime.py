@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from letter.api.ratelimit import RateLimiter
 from letter.db.engine import Database
 from letter.delivery.system import SystemMailer
 from letter.delivery.transport import Transport, transport_from_settings
+from letter.ratelimit import RateLimiter
 from letter.settings import Settings
 
 __all__ = ["Runtime"]

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Path, Query
 
 from letter.api.deps import ProjectDep, SessionDep
 from letter.api.pagination import PageDep
-from letter.api.schemas import ListEnvelope, Page
 from letter.contacts import service
 from letter.contacts.schemas import (
     AccountContactOut,
@@ -19,6 +18,7 @@ from letter.contacts.schemas import (
     TraitOut,
 )
 from letter.contacts.traits import summarise_traits
+from letter.schemas import ListEnvelope, Page
 
 router = APIRouter(prefix="/v1/projects/{slug}", tags=["audience"])
 

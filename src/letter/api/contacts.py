@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, Response
 
 from letter.api.deps import ProjectDep, SessionDep
 from letter.api.pagination import PageDep
-from letter.api.schemas import Page
 from letter.contacts import service
 from letter.contacts.schemas import (
     ContactAccountOut,
@@ -18,6 +17,7 @@ from letter.contacts.schemas import (
     SuppressionCreate,
     SuppressionOut,
 )
+from letter.schemas import Page
 
 router = APIRouter(prefix="/v1/projects/{slug}", tags=["contacts"])
 

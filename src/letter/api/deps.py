@@ -9,13 +9,13 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from letter.api.ratelimit import RateLimited, RateLimiter
 from letter.auth import service as auth_service
 from letter.auth.roles import Role, require
 from letter.auth.service import Principal
 from letter.errors import Unauthorized
 from letter.projects import service as project_service
 from letter.projects.models import Project
+from letter.ratelimit import RateLimited, RateLimiter
 from letter.runtime import Runtime
 
 __all__ = [

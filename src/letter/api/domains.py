@@ -7,7 +7,6 @@ import uuid
 from fastapi import APIRouter, Response
 
 from letter.api.deps import AdminProjectDep, RuntimeDep, SessionDep
-from letter.api.schemas import ListEnvelope
 from letter.domains import service
 from letter.domains.models import Domain
 from letter.domains.schemas import (
@@ -18,6 +17,7 @@ from letter.domains.schemas import (
     SendingMode,
 )
 from letter.projects.schemas import ProjectOut
+from letter.schemas import ListEnvelope
 
 router = APIRouter(prefix="/v1/projects/{slug}", tags=["sending"])
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Response
 
 from letter.api.deps import PrincipalDep, SessionDep
 from letter.api.pagination import PageDep
-from letter.api.schemas import Page
 from letter.auth import service
 from letter.auth.schemas import MeOut, TokenCreate, TokenCreated, TokenOut, UserOut, WorkspaceOut
+from letter.schemas import Page
 
 router = APIRouter(prefix="/v1", tags=["identity"])
 

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Response
 
 from letter.api.deps import AdminDep, RuntimeDep, SessionDep
 from letter.api.pagination import PageDep
-from letter.api.schemas import Page
 from letter.auth import invitations as service
 from letter.auth.schemas import (
     AcceptedOut,
@@ -21,6 +20,7 @@ from letter.auth.schemas import (
     UserOut,
     WorkspaceOut,
 )
+from letter.schemas import Page
 
 router = APIRouter(prefix="/v1", tags=["members"])
 

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 
 from letter.api.deps import ProjectDep, RuntimeDep, SessionDep
 from letter.api.pagination import PageDep
-from letter.api.schemas import Page
 from letter.delivery import service
 from letter.delivery.schemas import (
     HistoryOut,
@@ -18,6 +17,7 @@ from letter.delivery.schemas import (
     MessageOut,
     MessageQueued,
 )
+from letter.schemas import Page
 
 router = APIRouter(prefix="/v1/projects/{slug}/messages", tags=["messages"])
 

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Response
 
 from letter.api.deps import AdminDep, AdminProjectDep, PrincipalDep, ProjectDep, SessionDep
 from letter.api.pagination import PageDep
-from letter.api.schemas import Page
 from letter.projects import service
 from letter.projects.schemas import (
     KeyCreate,
@@ -18,6 +17,7 @@ from letter.projects.schemas import (
     ProjectOut,
     ProjectUpdate,
 )
+from letter.schemas import Page
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
 

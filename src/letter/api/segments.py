@@ -7,9 +7,9 @@ import uuid
 from fastapi import APIRouter, Response
 
 from letter.api.deps import ProjectDep, SessionDep
-from letter.api.schemas import ListEnvelope, Page
 from letter.contacts.schemas import ContactOut
 from letter.db.pagination import PageParams
+from letter.schemas import ListEnvelope, Page
 from letter.segments import service
 from letter.segments.schemas import (
     ContactSearch,

@@ -7,8 +7,8 @@ import uuid
 from fastapi import APIRouter, Response, UploadFile
 
 from letter.api.deps import ProjectDep, RuntimeDep, SessionDep
-from letter.api.schemas import ListEnvelope
 from letter.errors import Invalid
+from letter.schemas import ListEnvelope
 from letter.templates import service
 from letter.templates.schemas import (
     LogoOut,

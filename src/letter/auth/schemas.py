@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from letter.api.schemas import Instant, RequestModel, ResponseModel
 from letter.auth.security import normalize_user_email
+from letter.schemas import Instant, RequestModel, ResponseModel
 
 __all__ = [
     "AcceptInvitation",

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from letter.api.schemas import Instant, RequestModel, ResponseModel
+from letter.schemas import Instant, RequestModel, ResponseModel
 
 __all__ = [
     "AccountContactOut",

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from letter.api.schemas import Instant, RequestModel, ResponseModel
+from letter.schemas import Instant, RequestModel, ResponseModel
 
 __all__ = ["HistoryOut", "MessageCreate", "MessageDetail", "MessageOut", "MessageQueued",
            "Recipient"]

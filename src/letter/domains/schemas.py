@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from letter.api.schemas import Instant, RequestModel, ResponseModel
+from letter.schemas import Instant, RequestModel, ResponseModel
 
 __all__ = ["DnsRecordOut", "DomainCreate", "DomainOut", "SenderIdentity", "SendingMode"]
 

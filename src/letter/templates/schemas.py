@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from letter.api.schemas import Instant, RequestModel, ResponseModel
+from letter.schemas import Instant, RequestModel, ResponseModel
 
 __all__ = ["LogoOut", "TemplateCreate", "TemplateOut", "TemplateReset", "TemplateUpdate"]
 

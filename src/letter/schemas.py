@@ -1,4 +1,5 @@
-"""Types shared by every router's request and response models."""
+"""Types shared by request and response models across domains and routers
+(a neutral module: domains import it, never `letter.api`)."""
 
 from __future__ import annotations
 
