@@ -37,13 +37,13 @@ from letter.contacts.models import Contact  # noqa: E402
 from letter.db.engine import Database  # noqa: E402
 from letter.db.migrate import upgrade  # noqa: E402
 from letter.delivery.dkim import generate_key  # noqa: E402
-from letter.delivery.drain import drain  # noqa: E402
 from letter.delivery.models import Message, MessageEvent  # noqa: E402
 from letter.domains.models import Domain  # noqa: E402
 from letter.ids import uuid7  # noqa: E402
 from letter.projects import service as projects  # noqa: E402
 from letter.runtime import Runtime  # noqa: E402
 from letter.settings import Settings  # noqa: E402
+from letter.worker.outbox import drain_outbox as drain  # noqa: E402
 
 SMTP_SERVER = """
 import asyncio, sys

@@ -1,12 +1,12 @@
 """The long-lived objects one Letter process shares: settings, database,
-rate limiter and email transport. Built once by ``create_app`` or the worker."""
+rate limiter and email transport. Built once by ``create_app`` or the worker;
+domains never see it (they take a Session and plain values)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from letter.db.engine import Database
-from letter.delivery.system import SystemMailer
 from letter.delivery.transport import Transport, transport_from_settings
 from letter.ratelimit import RateLimiter
 from letter.settings import Settings
@@ -20,7 +20,6 @@ class Runtime:
     db: Database
     limiter: RateLimiter
     transport: Transport
-    mailer: SystemMailer
 
     @classmethod
     def build(cls, settings: Settings, db: Database | None = None) -> Runtime:
@@ -36,5 +35,4 @@ class Runtime:
                 settings.redis_url,
             ),
             transport=transport,
-            mailer=SystemMailer(transport, settings.public_url, settings.sending_domain),
         )

@@ -10,10 +10,13 @@ from pathlib import Path
 from sqlalchemy import update
 
 from letter.auth.models import Invitation
+from letter.worker.outbox import drain_outbox
 from tests.conftest import assert_error
 
 
-def _accept_link(outbox: Path, to: str) -> str:
+def _accept_link(client, outbox: Path, to: str) -> str:
+    """The accept link of the invitation to ``to``, once the outbox drain sent it."""
+    drain_outbox(client.app.state.runtime)
     for path in sorted(outbox.glob("*.eml")):
         message = email.message_from_bytes(path.read_bytes())
         if message["To"] == to:
@@ -40,7 +43,7 @@ def test_invite_emails_a_link_and_accept_creates_membership(client, owner, data_
     assert [i["id"] for i in pending] == [body["invitation_id"]]
     assert set(pending[0]) == {"id", "email", "role", "status", "expires_at", "created_at"}
 
-    link = _accept_link(data_dir / "outbox", "new@example.com")
+    link = _accept_link(client, data_dir / "outbox", "new@example.com")
     accepted = client.post(
         "/v1/invitations/accept",
         json={"token": _token_of(link), "name": "Newbie", "password": "correct horse"},
@@ -109,7 +112,7 @@ def test_revoked_and_expired_invitations_cannot_be_accepted(client, owner, data_
     first = client.post(
         "/v1/invitations", json={"email": "r@example.com"}, headers=owner.headers
     ).json()
-    link = _accept_link(data_dir / "outbox", "r@example.com")
+    link = _accept_link(client, data_dir / "outbox", "r@example.com")
     assert client.delete(f"/v1/invitations/{first['id']}", headers=owner.headers).status_code == 204
     assert_error(
         client.post("/v1/invitations/accept", json={"token": _token_of(link)}), 404, "not_found"
@@ -119,7 +122,7 @@ def test_revoked_and_expired_invitations_cannot_be_accepted(client, owner, data_
     )
 
     client.post("/v1/invitations", json={"email": "e@example.com"}, headers=owner.headers)
-    link = _accept_link(data_dir / "outbox", "e@example.com")
+    link = _accept_link(client, data_dir / "outbox", "e@example.com")
     with db.session() as session:
         session.execute(
             update(Invitation)

@@ -13,7 +13,8 @@ from letter.contacts.models import Contact, Event
 from letter.db.engine import Database
 from letter.segments import service
 from letter.segments.models import Segment
-from letter.worker.loop import Worker, default_jobs
+from letter.worker.loop import Worker
+from letter.worker.registry import default_registry
 from tests.conftest import assert_error
 
 PAID = {"kind": "group", "op": "and", "children": [
@@ -173,7 +174,7 @@ def test_worker_recounts_stale_segments(client, owner, project, db, settings):
         assert service.recount_stale(session, now=later) == 1
     body = client.get(f"{base}/{seg['id']}", headers=owner.headers).json()
     assert body["count"] == 3 and body["counted_at"] > seg["counted_at"]
-    assert "recount-segments" in [job.name for job in default_jobs()]
+    assert "segments.recount" in default_registry().kinds()
 
 
 def test_worker_job_runs_in_the_loop(db, owner, project, client, settings):
@@ -183,9 +184,10 @@ def test_worker_job_runs_in_the_loop(db, owner, project, client, settings):
     seg = client.post(base, json={"name": "p", "filter": PAID}, headers=owner.headers).json()
     with db.session() as session:
         session.get(Segment, uuid.UUID(seg["id"])).counted_at = None
-    worker = Worker(Runtime.build(settings, db=db), jobs=[
-        j for j in default_jobs() if j.name == "recount-segments"])
-    assert worker.run_once() == 1
+    worker = Worker(Runtime.build(settings, db=db), queues=["default"])
+    worker.schedule_periodic()
+    while worker.run_queue_once("default"):
+        pass
     assert client.get(f"{base}/{seg['id']}", headers=owner.headers).json()["counted_at"]
 
 

@@ -82,3 +82,46 @@ def test_bootstrap_rejects_a_bad_email(tmp_path):
     )
     assert result.exit_code == 1
     assert "email" in result.output
+
+
+def test_worker_refuses_an_unknown_queue(tmp_path):
+    result = CliRunner().invoke(app, ["worker", "--queues", "outbox,nope"],
+                                env={"LETTER_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 2
+    assert "unknown queue nope" in result.output
+
+
+def test_worker_runs_only_the_queues_it_is_given(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from letter.db.engine import Database
+    from letter.db.migrate import upgrade
+    from letter.delivery.system import queue_system_email
+    from letter.jobs import Job, JobState, enqueue
+
+    url = f"sqlite:///{tmp_path / 'letter.db'}"
+    upgrade(url)
+    db = Database.from_url(url)
+    with db.session() as session:
+        queue_system_email(session, template="invitation", to="a@example.com", subject="Hi",
+                           values={"workspace": "W", "inviter": "I", "role": "member",
+                                   "link": "http://x.test/"}, sending_domain="l.test")
+        job_id = enqueue(session, "jobs.prune")
+    env = {**os.environ, **_env(tmp_path, url), "LETTER_SECRET_KEY": "k"}
+    worker = subprocess.Popen([sys.executable, "-m", "letter.cli.main", "worker",
+                               "--queues", "outbox"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not list((tmp_path / "data" / "outbox").glob("*.eml")):
+            assert time.monotonic() < deadline, "the outbox queue sent nothing"
+            time.sleep(0.05)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(20)
+    with db.session() as session:
+        assert session.get(Job, job_id).state == JobState.QUEUED  # "default" was not run
+    db.engine.dispose()

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from letter.auth import service as auth_service
 from letter.contacts.models import Contact
 from letter.delivery import service
-from letter.delivery.drain import drain
 from letter.delivery.models import Message
 from letter.projects import service as projects
 from letter.runtime import Runtime
+from letter.worker.outbox import drain_outbox as drain
 from tests.delivery.conftest import doc
 
 

@@ -13,7 +13,7 @@ import dkim
 from sqlalchemy import select
 
 from letter.contacts.models import Contact, Event
-from letter.delivery.drain import drain
+from letter.worker.outbox import drain_outbox as drain
 from tests.delivery.conftest import doc
 from tests.servers import dkim_dnsfunc
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from letter.contacts.models import Contact, Event
-from letter.delivery.drain import drain
+from letter.worker.outbox import drain_outbox as drain
 from tests.conftest import assert_error
 from tests.delivery.test_end_to_end import send
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from letter.delivery import service
-from letter.delivery.drain import drain
+from letter.worker.outbox import drain_outbox as drain
 from tests.conftest import assert_error
 from tests.delivery.conftest import doc
 
@@ -88,44 +88,25 @@ def test_another_workspace_cannot_read_messages(api, owner, project_row, make_co
                  "not_found")
 
 
-def test_preview_and_test_email_service(db, runtime, project_row, make_contact, smtp):
-    make_contact("me@acme.test", traits={"name": "Me"})
+def test_test_emails_are_addressed_as_given_and_not_tracked(db, runtime, project_row,
+                                                            make_contact, smtp):
+    contact = make_contact("me@acme.test", traits={"name": "Me"})
     with db.session() as session:
         project = session.merge(project_row)
-        out = service.preview_email(
-            session, project, subject="Hi {{ contact.traits.name }}", preview=None,
-            body_doc=doc("Plan {{ contact.traits.plan }}"), template_id=None,
-            public_url="http://letter.test", recipient_email="me@acme.test")
-        assert out.subject == "Hi Me" and "Plan " in out.text
-        assert out.missing == ["contact.traits.plan"]
-        message = service.queue_test_email(
-            session, project, to_email="me@acme.test", subject="Hi {{ contact.traits.name }}",
-            preview=None, body_doc=doc("x"), template_id=None, sending_domain="letter.localhost")
+        message = service.queue_message(
+            session, project, session.merge(contact), kind="test",
+            subject="[Test] Hi {{ contact.traits.name }}", body_doc=doc("x"),
+            to_email="qa@acme.test", sending_domain="letter.localhost")
         assert message.kind == "test"
     drain(runtime)
     assert b"Subject: [Test] Hi Me" in smtp.messages[0].data
+    assert smtp.messages[0].rcpt_tos == ["qa@acme.test"]
     import email as email_lib
     from email import policy
 
     parsed = email_lib.message_from_bytes(smtp.messages[0].data, policy=policy.default)
     html = parsed.get_body(("html",)).get_content()
     assert "<p" in html and "/t/o/" not in html  # test emails are not tracked
-
-
-def test_node_content_accepts_camel_and_snake_case():
-    import pytest
-
-    from letter.delivery.service import node_content
-    from letter.errors import Invalid
-
-    camel = node_content({"subject": "Hi", "preview": "p", "bodyDoc": doc("x"),
-                          "templateId": "00000000-0000-7000-8000-000000000001"})
-    snake = node_content({"subject": "Hi", "body_doc": doc("x"), "template_id": None})
-    assert camel.body_doc == snake.body_doc and str(camel.template_id).endswith("1")
-    for bad in ({"subject": "Hi"}, {"subject": "", "bodyDoc": doc("x")},
-                {"subject": "Hi", "bodyDoc": doc("x"), "templateId": "nope"}, "x"):
-        with pytest.raises(Invalid):
-            node_content(bad)
 
 
 def test_addresses_cannot_inject_headers(api, owner, project_row, make_contact, runtime, smtp):

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 
 from letter.delivery import service
-from letter.delivery.drain import drain, next_local_midnight
+from letter.delivery.drain import next_local_midnight
 from letter.delivery.models import Message
 from letter.projects.models import Project
+from letter.worker.outbox import drain_outbox as drain
 from tests.delivery.conftest import doc
 
 
@@ -54,9 +55,9 @@ def test_transactional_and_test_messages_go_first(db, runtime, project_row, make
     urgent = queue(db, project_row.id, contact, kind="transactional")
     with db.session() as session:
         project = session.get(Project, project_row.id)
-        test = service.queue_test_email(
-            session, project, to_email="me@acme.test", subject="Check", preview=None,
-            body_doc=doc("x"), template_id=None, sending_domain="letter.localhost").id
+        test = service.queue_message(
+            session, project, None, kind="test", to_email="me@acme.test",
+            subject="[Test] Check", body_doc=doc("x"), sending_domain="letter.localhost").id
     later = datetime.now(UTC) + timedelta(seconds=5)
     assert drain(runtime, now=later, limit=2) == 2
     rows = states(db)

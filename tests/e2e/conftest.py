@@ -99,3 +99,15 @@ def live_server(tmp_path: Path, fresh_database_url: str) -> Iterator[LiveServer]
         yield server
     finally:
         stop_server(server)
+
+
+def wait_for_files(folder: Path, pattern: str, count: int, timeout: float = 15.0) -> list[Path]:
+    """The files matching ``pattern`` once there are ``count`` of them (the
+    server's worker writes them in the background)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = sorted(folder.glob(pattern)) if folder.exists() else []
+        if len(found) >= count or time.monotonic() > deadline:
+            assert len(found) == count, f"{len(found)} files in {folder}, wanted {count}"
+            return found
+        time.sleep(0.05)

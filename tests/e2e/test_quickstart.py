@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import LiveServer, wait_for_files
 
 
 def test_quickstart_bootstrap_project_key(live_server: LiveServer) -> None:
@@ -43,7 +43,8 @@ def test_invitation_round_trip_through_the_file_outbox(live_server: LiveServer) 
             "/v1/members", json={"email": "new@example.com", "role": "admin"}, headers=auth
         )
         assert invited.status_code == 201, invited.text
-        (eml,) = list((live_server.data_dir / "outbox").glob("*.eml"))
+        # The worker thread of `letter serve` sends it from the outbox.
+        (eml,) = wait_for_files(live_server.data_dir / "outbox", "*.eml", count=1)
         message = email.message_from_bytes(eml.read_bytes())
         assert message["To"] == "new@example.com"
         body = message.get_payload(0).get_payload(decode=True).decode()

@@ -9,7 +9,8 @@ from letter.contacts.models import Contact
 from letter.delivery import service
 from letter.projects import service as projects
 from letter.runtime import Runtime
-from letter.worker.loop import Worker, default_jobs
+from letter.worker.loop import Worker
+from letter.worker.registry import default_registry
 from tests.delivery.conftest import doc
 
 
@@ -25,9 +26,9 @@ def test_default_worker_drains_the_outbox_to_eml_files(db, settings):
         service.queue_message(session, project, contact, kind="bulk",
                               subject="Hi {{ contact.traits.name }}", body_doc=doc("Hello"),
                               sending_domain=settings.sending_domain)
-    assert "outbox" in [job.name for job in default_jobs()]
-    worker = Worker(runtime)
-    assert worker.run_once() >= 1
+    assert "outbox.drain" in [pump.name for pump in default_registry().pumps]
+    worker = Worker(runtime, queues=["outbox"])
+    assert worker.run_queue_once("outbox") == 1
     files = list(settings.outbox_dir.glob("*.eml"))
     assert len(files) == 1
     parsed = email.message_from_bytes(files[0].read_bytes())

@@ -10,7 +10,7 @@ from letter.clock import utcnow
 from letter.contacts.models import Event, MessageReceipt
 from letter.ingestion import service
 from letter.runtime import Runtime
-from letter.worker.loop import Worker, default_jobs
+from letter.worker.loop import Worker
 from tests.ingestion.conftest import ingest_headers, ingest_key
 
 __all__ = ["ingest_headers", "ingest_key"]  # fixtures shared with the ingestion tests
@@ -26,9 +26,10 @@ def test_old_receipts_are_pruned_by_the_worker_job(client, project, ingest_heade
                                            "old"))
         assert old is not None
         old.received_at = utcnow() - timedelta(days=31)
-    assert "prune-message-receipts" in {j.name for j in default_jobs()}
-    worker = Worker(Runtime.build(settings, db=db))
-    assert worker.run_once() >= 1
+    worker = Worker(Runtime.build(settings, db=db), queues=["default"])
+    assert worker.schedule_periodic() >= 1
+    while worker.run_queue_once("default"):
+        pass
     with db.session() as session:
         assert session.scalars(select(MessageReceipt.message_id)).all() == ["new"]
 

@@ -20,6 +20,7 @@ from letter.auth.schemas import (
     UserOut,
     WorkspaceOut,
 )
+from letter.delivery.system import OutboxMailer
 from letter.schemas import Page
 
 router = APIRouter(prefix="/v1", tags=["members"])
@@ -41,7 +42,8 @@ def list_members(session: SessionDep, principal: AdminDep, page: PageDep) -> Pag
 def invite_member(
     body: InviteIn, session: SessionDep, principal: AdminDep, runtime: RuntimeDep
 ) -> MemberInvitationOut:
-    created = service.create_invitation(session, principal, body.email, body.role, runtime.mailer)
+    mailer = OutboxMailer(session, runtime.settings)
+    created = service.create_invitation(session, principal, body.email, body.role, mailer)
     inv = created.invitation
     return MemberInvitationOut(
         invitation_id=inv.id, email=inv.email, role=inv.role, status=inv.status
@@ -68,7 +70,8 @@ def list_invitations(
 def create_invitation(
     body: InviteIn, session: SessionDep, principal: AdminDep, runtime: RuntimeDep
 ) -> InvitationBrief:
-    created = service.create_invitation(session, principal, body.email, body.role, runtime.mailer)
+    mailer = OutboxMailer(session, runtime.settings)
+    created = service.create_invitation(session, principal, body.email, body.role, mailer)
     return InvitationBrief.model_validate(created.invitation)
 
 

@@ -77,13 +77,26 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    queues: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated queues to run (default: all), e.g. "
+                          "'outbox' on one process and 'default' on another."),
+    ] = None,
+) -> None:
     """Run the worker alone (claims and runs due work until stopped)."""
     from letter.runtime import Runtime
     from letter.worker.loop import Worker
+    from letter.worker.registry import default_registry
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    the_worker = Worker(Runtime.build(_prepare()))
+    chosen = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
+    known = default_registry().queues()
+    if chosen and not set(chosen) <= set(known):
+        unknown = ", ".join(sorted(set(chosen) - set(known)))
+        typer.echo(f"error: unknown queue {unknown}; known: {', '.join(known)}", err=True)
+        raise typer.Exit(2)
+    the_worker = Worker(Runtime.build(_prepare()), queues=chosen)
     signal.signal(signal.SIGTERM, lambda *_: the_worker.stop())
     try:
         the_worker.run()

@@ -9,6 +9,7 @@ from letter.db.base import Base
 from letter.delivery.models import Message, MessageEvent
 from letter.domains.models import Domain
 from letter.idempotency.models import IdempotencyRecord
+from letter.jobs.models import Job
 from letter.projects.models import Project, ProjectKey
 from letter.segments.models import Segment
 from letter.templates.models import Template
@@ -21,6 +22,7 @@ __all__ = [
     "Event",
     "IdempotencyRecord",
     "Invitation",
+    "Job",
     "Membership",
     "Message",
     "MessageEvent",

@@ -94,8 +94,8 @@ def build_message(
     to: str,
     subject: str,
     message_id: str,
-    unsubscribe_https: str,
-    unsubscribe_mailto: str,
+    unsubscribe_https: str | None,
+    unsubscribe_mailto: str | None,
     text: str,
     html: str,
     extra_headers: dict[str, str] | None = None,
@@ -107,9 +107,12 @@ def build_message(
         _header("To", to),
         _header("Subject", subject),
         f"Date: {formatdate(localtime=False)}\r\nMessage-ID: {message_id}\r\n".encode(),
-        f"List-Unsubscribe: <{unsubscribe_https}>, <{unsubscribe_mailto}>\r\n".encode(),
-        b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
     ]
+    if unsubscribe_https and unsubscribe_mailto:  # Letter's own emails to its users have none
+        parts += [
+            f"List-Unsubscribe: <{unsubscribe_https}>, <{unsubscribe_mailto}>\r\n".encode(),
+            b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+        ]
     for name, value in (extra_headers or {}).items():
         parts.append(_header(name, value))
     parts += [

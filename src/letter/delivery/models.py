@@ -2,7 +2,9 @@
 
 States: ``queued`` → ``sending`` (claimed under a lease) → ``sent`` →
 ``delivered`` / ``opened`` / ``clicked`` / ``bounced`` / ``complained``; or
-``suppressed`` / ``failed`` / ``cancelled``. ``priority`` orders the claim:
+``suppressed`` / ``failed`` / ``cancelled`` (``MessageState``). System emails
+(``kind="system"``: invitations, import and export notices) belong to no
+project. ``priority`` orders the claim:
 transactional and test messages (0) go ahead of bulk ones (1).
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, Uuid
@@ -18,10 +21,33 @@ from sqlalchemy.orm import Mapped, mapped_column
 from letter.clock import utcnow
 from letter.db.base import Base, created_at_column, id_column
 
-__all__ = ["KINDS", "PRIORITY", "Message", "MessageEvent"]
+__all__ = ["KINDS", "PRIORITY", "Message", "MessageEvent", "MessageKind", "MessageState"]
 
-KINDS = ("transactional", "test", "bulk")
-PRIORITY = {"transactional": 0, "test": 0, "bulk": 1}
+
+class MessageState(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    OPENED = "opened"
+    CLICKED = "clicked"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    SUPPRESSED = "suppressed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class MessageKind(StrEnum):
+    TRANSACTIONAL = "transactional"
+    TEST = "test"
+    BULK = "bulk"
+    SYSTEM = "system"  # Letter's own emails to its users (invitations, notices)
+
+
+KINDS = tuple(MessageKind)
+PRIORITY = {MessageKind.TRANSACTIONAL: 0, MessageKind.TEST: 0, MessageKind.SYSTEM: 0,
+            MessageKind.BULK: 1}
 
 
 class Message(Base):
@@ -37,7 +63,9 @@ class Message(Base):
     )
 
     id: Mapped[uuid.UUID] = id_column()
-    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    project_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE")
+    )
     contact_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE")
     )
@@ -53,7 +81,7 @@ class Message(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     broadcast_id: Mapped[uuid.UUID | None] = mapped_column(Uuid())
     sequence_id: Mapped[uuid.UUID | None] = mapped_column(Uuid())
-    state: Mapped[str] = mapped_column(String(16), default="queued")
+    state: Mapped[str] = mapped_column(String(16), default=MessageState.QUEUED)
     reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -73,7 +101,9 @@ class MessageEvent(Base):
     __table_args__ = (Index(None, "message_id", "created_at"),)
 
     id: Mapped[uuid.UUID] = id_column()
-    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    project_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE")
+    )
     message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     state: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str | None] = mapped_column(Text)

@@ -10,24 +10,17 @@ itself, DKIM-signed with the domain's first selector.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from letter.delivery.dkim import DkimSigner
 from letter.delivery.mime import SenderHeaders
+from letter.delivery.store import Sender
 from letter.domains.service import domain_of, verified_domain_for
 from letter.projects.models import Project
 
 __all__ = ["Sender", "from_address", "sender_for"]
-
-
-@dataclass(frozen=True)
-class Sender:
-    headers: SenderHeaders
-    domain: str
-    signer: DkimSigner | None
 
 
 def from_address(project: Project, sending_domain: str) -> str:

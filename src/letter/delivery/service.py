@@ -1,4 +1,4 @@
-"""Queueing email into the outbox, previews, and the message log.
+"""Queueing email into the outbox, and the message log.
 
 Sequences, broadcasts and the transactional API call :func:`queue_message`;
 the worker (``letter.delivery.drain``) renders and sends later, with the
@@ -11,7 +11,6 @@ contact's data as it is then.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,41 +18,32 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from letter.clock import utcnow
-from letter.contacts.models import Account, Contact
+from letter.contacts.models import Contact
 from letter.db.pagination import PageParams, PageResult, paginate
-from letter.delivery.models import KINDS, PRIORITY, Message, MessageEvent
+from letter.delivery.models import (
+    KINDS,
+    PRIORITY,
+    Message,
+    MessageEvent,
+    MessageKind,
+    MessageState,
+)
 from letter.delivery.sender import from_address
 from letter.domains.service import check_email, domain_of
 from letter.errors import Invalid, NotFound
 from letter.ids import uuid7
 from letter.projects.models import Project
 from letter.templates import service as templates
-from letter.templates.render import CompiledContent, compile_content, missing_variables
+from letter.templates.render import CompiledContent, compile_content
 
 __all__ = [
-    "NodeContent",
-    "Preview",
     "compile_for",
     "get_message",
     "list_messages",
     "message_history",
-    "node_content",
-    "preview_email",
     "queue_message",
-    "queue_test_email",
-    "render_context",
     "resolve_recipient",
 ]
-
-TEST_PREFIX = "[Test] "
-
-
-@dataclass(frozen=True)
-class Preview:
-    subject: str
-    html: str
-    text: str
-    missing: list[str]
 
 
 def compile_for(
@@ -71,25 +61,6 @@ def compile_for(
     return compile_content(design, subject=subject, preview=preview, body_doc=body_doc)
 
 
-def render_context(
-    project: Project, contact: Contact | None, account: Account | None, data: dict[str, Any],
-    unsubscribe_url: str, email: str | None = None,
-) -> dict[str, Any]:
-    """The Liquid variables: contact, account, event, data, project, unsubscribe_url."""
-    return {
-        "contact": {
-            "id": str(contact.id), "external_id": contact.external_id,
-            "email": contact.email, "traits": contact.traits or {},
-        } if contact else {"email": email, "traits": {}},
-        "account": {"id": str(account.id), "external_id": account.external_id,
-                    "name": account.name, "traits": account.traits or {}} if account else {},
-        "event": data.get("event") or {},
-        "data": data,
-        "project": {"name": project.name, "slug": project.slug},
-        "unsubscribe_url": unsubscribe_url,
-    }
-
-
 def _message_id_header(message_id: uuid.UUID, project: Project, sending_domain: str) -> str:
     return f"<{message_id}@{domain_of(from_address(project, sending_domain))}>"
 
@@ -103,7 +74,7 @@ def queue_message(
 ) -> Message:
     """Validate the content now (so a bad body fails the caller, not the worker)
     and add one ``queued`` message."""
-    if kind not in KINDS:
+    if kind not in KINDS or kind == MessageKind.SYSTEM:
         raise ValueError(kind)
     compile_for(session, project.id, subject=subject, preview=preview, body_doc=body_doc,
                 template_id=template_id)
@@ -114,15 +85,16 @@ def queue_message(
     message_id = uuid7()
     message = Message(
         id=message_id, project_id=project.id, contact_id=contact.id if contact else None,
-        to_email=address, kind=kind, priority=PRIORITY[kind], subject=subject, preview=preview,
+        to_email=address, kind=kind, priority=PRIORITY[MessageKind(kind)], subject=subject,
+        preview=preview,
         body_doc=body_doc, template_id=template_id, data=data or {}, broadcast_id=broadcast_id,
-        sequence_id=sequence_id, state="queued", next_attempt_at=send_at or now,
+        sequence_id=sequence_id, state=MessageState.QUEUED, next_attempt_at=send_at or now,
         message_id_header=_message_id_header(message_id, project, sending_domain),
         created_at=now,
     )
     session.add(message)
-    session.add(MessageEvent(project_id=project.id, message_id=message_id, state="queued",
-                             created_at=now))
+    session.add(MessageEvent(project_id=project.id, message_id=message_id,
+                             state=MessageState.QUEUED, created_at=now))
     session.flush()
     return message
 
@@ -149,42 +121,6 @@ def resolve_recipient(
     session.add(contact)
     session.flush()
     return contact
-
-
-def preview_email(
-    session: Session, project: Project, *, subject: str, preview: str | None, body_doc: Any,
-    template_id: uuid.UUID | None, public_url: str, recipient_email: str | None = None,
-    data: dict[str, Any] | None = None,
-) -> Preview:
-    """Render content for one recipient (a contact with that email, if any) without
-    sending; lists the variables that rendered empty."""
-    content = compile_for(session, project.id, subject=subject, preview=preview,
-                          body_doc=body_doc, template_id=template_id)
-    contact = None
-    if recipient_email:
-        contact = session.scalars(select(Contact).where(
-            Contact.project_id == project.id, Contact.email == recipient_email).limit(1)).first()
-    account = session.get(Account, contact.account_id) if contact and contact.account_id else None
-    context = render_context(project, contact, account, data or {},
-                             f"{public_url}/unsubscribe/preview", email=recipient_email)
-    rendered = content.render(context)
-    return Preview(rendered.subject, rendered.html, rendered.text,
-                   missing_variables(content, context))
-
-
-def queue_test_email(
-    session: Session, project: Project, *, to_email: str, subject: str, preview: str | None,
-    body_doc: Any, template_id: uuid.UUID | None, sending_domain: str,
-    data: dict[str, Any] | None = None, sequence_id: uuid.UUID | None = None,
-) -> Message:
-    """Queue a ``[Test]`` copy to ``to_email`` (ahead of bulk mail, never tracked)."""
-    contact = session.scalars(select(Contact).where(
-        Contact.project_id == project.id, Contact.email == to_email).limit(1)).first()
-    return queue_message(
-        session, project, contact, kind="test", subject=TEST_PREFIX + subject, preview=preview,
-        body_doc=body_doc, template_id=template_id, data=data, to_email=to_email,
-        sending_domain=sending_domain, sequence_id=sequence_id,
-    )
 
 
 def list_messages(
@@ -215,35 +151,3 @@ def message_history(session: Session, message: Message) -> list[MessageEvent]:
     stmt = (select(MessageEvent).where(MessageEvent.message_id == message.id)
             .order_by(MessageEvent.created_at, MessageEvent.id))
     return list(session.scalars(stmt))
-
-
-@dataclass(frozen=True)
-class NodeContent:
-    subject: str
-    preview: str | None
-    body_doc: Any
-    template_id: uuid.UUID | None
-
-
-def node_content(config: dict[str, Any]) -> NodeContent:
-    """An email node's config (camelCase ``bodyDoc``/``templateId``, snake_case
-    accepted too) as the arguments of :func:`preview_email` / :func:`queue_test_email`.
-
-    >>> node_content({"subject": "Hi", "bodyDoc": {"type": "doc"}}).body_doc
-    {'type': 'doc'}
-    """
-    if not isinstance(config, dict):
-        raise Invalid("config: must be an object")
-    body = config.get("bodyDoc", config.get("body_doc"))
-    if body is None:
-        raise Invalid("config.bodyDoc: the email has no body")
-    raw_template = config.get("templateId", config.get("template_id"))
-    try:
-        template_id = uuid.UUID(str(raw_template)) if raw_template else None
-    except ValueError as exc:
-        raise Invalid("config.templateId: not a template id") from exc
-    subject = config.get("subject")
-    if not isinstance(subject, str) or not subject.strip():
-        raise Invalid("config.subject: must not be empty")
-    preview = config.get("preview")
-    return NodeContent(subject, preview if isinstance(preview, str) else None, body, template_id)

@@ -1,73 +1,113 @@
-"""Emails Letter itself sends to people (not to a project's contacts)."""
+"""Emails Letter itself sends to its users (invitations; import and export
+notices): queued into the outbox like every other email, never sent inside a
+request, and rendered by the drain from Jinja2 templates in ``emails/``.
+
+A secret an email must carry (an invitation's accept token) is stored sealed
+with a key derived from the instance's secret key, never in the clear.
+
+>>> mailer = OutboxMailer(session, settings)                  # doctest: +SKIP
+>>> mailer.send_invitation(to="ada@example.com", workspace_name="Acme",
+...                        inviter="Grace", role="admin", raw_token=raw)  # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
-import html
-from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+import base64
+import hashlib
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
-from letter.delivery.transport import Transport
-from letter.errors import LetterError
+from cryptography.fernet import Fernet
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy.orm import Session
 
-__all__ = ["SystemMailer", "invitation_email"]
+from letter.clock import utcnow
+from letter.delivery.mime import OutgoingEmail, SenderHeaders, build_message
+from letter.delivery.models import PRIORITY, Message, MessageEvent, MessageKind, MessageState
+from letter.delivery.store import MessageRow
+from letter.ids import uuid7
+from letter.settings import Settings
+
+__all__ = ["OutboxMailer", "queue_system_email", "render_system", "seal", "unseal"]
+
+_emails = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "emails"),
+    autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
 
 
-def invitation_email(
-    *,
-    to: str,
-    workspace_name: str,
-    inviter: str,
-    role: str,
-    raw_token: str,
-    public_url: str,
+def _fernet(secret_key: str) -> Fernet:
+    digest = hashlib.sha256(b"letter.seal:" + secret_key.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def seal(secret_key: str, value: str) -> str:
+    return _fernet(secret_key).encrypt(value.encode()).decode()
+
+
+def unseal(secret_key: str, token: str) -> str:
+    return _fernet(secret_key).decrypt(token.encode()).decode()
+
+
+def queue_system_email(
+    session: Session, *, template: str, to: str, subject: str, values: dict[str, Any],
     sending_domain: str,
-) -> EmailMessage:
-    link = f"{public_url}/invitations/accept?token={quote(raw_token)}"
-    message = EmailMessage()
-    message["From"] = formataddr(("Letter", f"no-reply@{sending_domain}"))
-    message["To"] = to
-    message["Subject"] = f"{inviter} invited you to {workspace_name} on Letter"
-    message["Message-ID"] = make_msgid(domain=sending_domain)
-    message.set_content(
-        f"{inviter} invited you to join the workspace {workspace_name!s} as {role}.\n\n"
-        f"Accept the invitation:\n{link}\n\n"
-        "The link works once and expires in 7 days.\n"
+) -> Message:
+    """Queue one of Letter's own emails (``template`` names the pair of files
+    ``emails/<template>.txt`` and ``.html``)."""
+    now = utcnow()
+    message_id = uuid7()
+    message = Message(
+        id=message_id, project_id=None, contact_id=None, to_email=to,
+        kind=MessageKind.SYSTEM, priority=PRIORITY[MessageKind.SYSTEM], subject=subject,
+        body_doc={}, data={"template": template, "values": values},
+        state=MessageState.QUEUED, next_attempt_at=now, created_at=now,
+        message_id_header=f"<{message_id}@{sending_domain}>",
     )
-    message.add_alternative(
-        f"<p>{_escape(inviter)} invited you to join the workspace "
-        f"<strong>{_escape(workspace_name)}</strong> as {_escape(role)}.</p>"
-        f'<p><a href="{_escape(link)}">Accept the invitation</a></p>'
-        "<p>The link works once and expires in 7 days.</p>",
-        subtype="html",
-    )
+    session.add(message)
+    session.add(MessageEvent(project_id=None, message_id=message_id,
+                             state=MessageState.QUEUED, created_at=now))
+    session.flush()
     return message
 
 
-def _escape(value: str) -> str:
-    return html.escape(value, quote=True)
+def render_system(message: MessageRow, secret_key: str, public_url: str,
+                  sending_domain: str) -> OutgoingEmail:
+    data = message.data or {}
+    template = str(data["template"])
+    values = dict(data.get("values") or {})
+    if "sealed_token" in values:
+        token = unseal(secret_key, values.pop("sealed_token"))
+        values["link"] = f"{public_url}{values.pop('path')}?token={quote(token)}"
+    values["subject"] = message.subject
+    text = _emails.get_template(f"{template}.txt").render(values)
+    html = _emails.get_template(f"{template}.html").render(values)
+    sender = SenderHeaders.build(from_name="Letter", from_email=f"no-reply@{sending_domain}",
+                                 reply_to=None, list_id=f"system.{sending_domain}")
+    raw = build_message(sender, to=message.to_email, subject=message.subject,
+                        message_id=message.message_id_header, unsubscribe_https=None,
+                        unsubscribe_mailto=None, text=text, html=html)
+    return OutgoingEmail(sender.envelope_from, message.to_email, raw, str(message.id))
 
 
-class SystemMailer:
-    """Sends Letter's own emails (invitations) through the configured transport."""
+class OutboxMailer:
+    """The invitation mailer the auth service calls: queues into the outbox in
+    the caller's transaction, so the invitation and its email commit together."""
 
-    def __init__(self, transport: Transport, public_url: str, sending_domain: str) -> None:
-        self.transport = transport
-        self.public_url = public_url
-        self.sending_domain = sending_domain
+    def __init__(self, session: Session, settings: Settings) -> None:
+        self.session = session
+        self.settings = settings
 
     def send_invitation(
         self, *, to: str, workspace_name: str, inviter: str, role: str, raw_token: str
     ) -> None:
-        message = invitation_email(
-            to=to,
-            workspace_name=workspace_name,
-            inviter=inviter,
-            role=role,
-            raw_token=raw_token,
-            public_url=self.public_url,
-            sending_domain=self.sending_domain,
+        queue_system_email(
+            self.session, template="invitation", to=to,
+            subject=f"{inviter} invited you to {workspace_name} on Letter",
+            values={"workspace": workspace_name, "inviter": inviter, "role": role,
+                    "path": "/invitations/accept",
+                    "sealed_token": seal(self.settings.secret_key or "", raw_token)},
+            sending_domain=self.settings.sending_domain,
         )
-        (result,) = self.transport.send([message])
-        if not result.ok:
-            raise LetterError(f"The invitation email could not be sent: {result.detail}")

@@ -1,0 +1,23 @@
+"""Every domain's background work, merged: the only place the worker learns
+which domains have jobs."""
+
+from __future__ import annotations
+
+from letter.delivery import jobs as delivery_jobs
+from letter.idempotency import jobs as idempotency_jobs
+from letter.ingestion import jobs as ingestion_jobs
+from letter.jobs import JobRegistry
+from letter.jobs import jobs as housekeeping_jobs
+from letter.segments import jobs as segment_jobs
+
+__all__ = ["default_registry"]
+
+
+def default_registry() -> JobRegistry:
+    return JobRegistry().merge(
+        delivery_jobs.registry,
+        idempotency_jobs.registry,
+        ingestion_jobs.registry,
+        segment_jobs.registry,
+        housekeeping_jobs.registry,
+    )
