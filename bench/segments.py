@@ -35,9 +35,9 @@ from sqlalchemy.engine import make_url
 from letter.auth.models import Workspace
 from letter.contacts.models import Account, Contact, Event
 from letter.db.engine import Database, make_engine
-from letter.db.models import Base
 from letter.projects.models import Project
 from letter.segments import service
+from letter.tables import Base
 
 OUT = Path(__file__).parent / "out"
 NOW = datetime.now(UTC).replace(microsecond=0)

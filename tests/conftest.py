@@ -26,9 +26,9 @@ from letter.app import create_app
 from letter.auth import service as auth_service
 from letter.auth.models import Membership
 from letter.db.engine import Database, make_engine
-from letter.db.models import Base
 from letter.runtime import Runtime
 from letter.settings import Settings
+from letter.tables import Base
 
 PG_URL = os.environ.get("LETTER_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])

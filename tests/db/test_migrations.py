@@ -8,7 +8,7 @@ from alembic.script import ScriptDirectory
 
 from letter.db.engine import make_engine
 from letter.db.migrate import MIGRATIONS, alembic_config, upgrade
-from letter.db.models import Base
+from letter.tables import Base
 
 
 def test_upgrade_head_matches_models(fresh_database_url: str) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from letter.errors import Invalid
 from letter.segments.filter import EventFilter, GroupFilter, TraitFilter, parse_filter
-from letter.segments.values import FilterValue, as_instant, as_number, string_form
+from letter.values import FilterValue, as_instant, as_number, string_form
 
 
 def group(*children: Any, op: str = "and") -> dict[str, Any]:

@@ -17,8 +17,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from letter.db import sqlite_functions
 from letter.db.sqlite_gate import GatedConnection
-from letter.segments import sqlite_functions
 
 __all__ = ["Database", "make_engine", "text"]
 

@@ -29,7 +29,7 @@ from letter.segments.filter import (
     TraitFilter,
 )
 from letter.segments.sqlvalue import PgJson, SqliteJson, TextValue, Value
-from letter.segments.values import FilterValue
+from letter.values import FilterValue
 
 __all__ = ["compile_filter", "matching_contacts"]
 

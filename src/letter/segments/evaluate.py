@@ -33,7 +33,7 @@ from letter.segments.filter import (
     SuppressionFilter,
     TraitFilter,
 )
-from letter.segments.values import FilterValue, as_instant, as_number, string_form
+from letter.values import FilterValue, as_instant, as_number, string_form
 
 __all__ = ["ContactView", "event_names", "matches", "resolve_path"]
 

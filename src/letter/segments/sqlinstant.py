@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from letter.segments.values import INSTANT_PATTERN
+from letter.values import INSTANT_PATTERN
 
 __all__ = ["date_shaped", "instant_key_sql", "non_capturing"]
 

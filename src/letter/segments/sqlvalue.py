@@ -39,7 +39,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
 from letter.segments.sqlinstant import instant_key_sql, non_capturing
-from letter.segments.values import NUMBER_PATTERN, FilterValue, canonical_number, instant_key
+from letter.values import NUMBER_PATTERN, FilterValue, canonical_number, instant_key
 
 __all__ = ["PgJson", "SqliteJson", "TextValue", "Value"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from letter.db.engine import make_engine
-from letter.db.models import Base
+from letter.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,4 +1,4 @@
-"""How FilterSpec sees a JSON value: its string form, its number, its instant.
+"""How Letter reads a JSON value: its string form, its number, its instant.
 
 These rules are the single definition both the SQL compiler and the in-memory
 evaluator implement (docs/segments.md states them for users):

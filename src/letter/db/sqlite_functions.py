@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from letter.segments.values import as_instant, canonical_number, instant_key
+from letter.values import as_instant, canonical_number, instant_key
 
 __all__ = ["install"]
 

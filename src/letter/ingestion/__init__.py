@@ -1,0 +1,1 @@
+"""Ingestion: identify, track, group and batch from a project's backend."""
