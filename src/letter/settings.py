@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 __all__ = ["Settings"]
 
@@ -42,25 +43,23 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read every ``LETTER_*`` variable that is set and not empty; the
+        defaults are the field defaults above, written once."""
         env = os.environ if env is None else env
-        data_dir = Path(env.get("LETTER_DATA_DIR", "./.letter")).absolute()
-        return cls(
-            data_dir=data_dir,
-            database_url=env.get("LETTER_DATABASE_URL") or f"sqlite:///{data_dir / 'letter.db'}",
-            public_url=env.get("LETTER_PUBLIC_URL", "http://127.0.0.1:8300").rstrip("/"),
-            email_transport=env.get("LETTER_EMAIL_TRANSPORT", "file"),
-            smtp_url=env.get("LETTER_SMTP_URL") or None,
-            sending_domain=env.get("LETTER_SENDING_DOMAIN", "letter.localhost"),
-            redis_url=env.get("LETTER_REDIS_URL") or None,
-            secret_key=env.get("LETTER_SECRET_KEY") or None,
-            dns_resolver=env.get("LETTER_DNS_RESOLVER") or None,
-            rate_limit=env.get("LETTER_RATE_LIMIT", "1200/minute"),
-            ingest_rate_limit=env.get("LETTER_INGEST_RATE_LIMIT", "10000/minute"),
-            webhook_secret=env.get("LETTER_WEBHOOK_SECRET") or None,
-            outbox_lease_seconds=float(env.get("LETTER_OUTBOX_LEASE_SECONDS", "120")),
-            outbox_batch_size=int(env.get("LETTER_OUTBOX_BATCH_SIZE", "200")),
-            job_lease_seconds=float(env.get("LETTER_JOB_LEASE_SECONDS", "60")),
-        )
+        data_dir = Path(env.get("LETTER_DATA_DIR") or "./.letter").absolute()
+        values: dict[str, Any] = {}
+        for name, kind in _FIELD_TYPES.items():
+            variable = f"LETTER_{name.upper()}"
+            raw = env.get(variable)
+            if raw:
+                try:
+                    values[name] = kind(raw)
+                except ValueError:
+                    raise ValueError(f"{variable}: {raw!r} is not a {_KIND_NAMES[kind]}") from None
+        if "public_url" in values:
+            values["public_url"] = values["public_url"].rstrip("/")
+        values.setdefault("database_url", f"sqlite:///{data_dir / 'letter.db'}")
+        return cls(data_dir=data_dir, **values)
 
     @property
     def outbox_dir(self) -> Path:
@@ -94,3 +93,11 @@ class Settings:
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_hex(32))
         return replace(self, secret_key=path.read_text().strip())
+
+
+# Every field but the data dir and the catch-all has a LETTER_<NAME> variable.
+_FIELD_TYPES: dict[str, Any] = {
+    f.name: {"int": int, "float": float}.get(str(f.type), str)
+    for f in fields(Settings) if f.name not in ("data_dir", "extra")
+}
+_KIND_NAMES = {int: "whole number", float: "number", str: "string"}

@@ -85,21 +85,19 @@ AdminDep = Annotated[Principal, Depends(role_at_least(Role.ADMIN))]
 OwnerDep = Annotated[Principal, Depends(role_at_least(Role.OWNER))]
 
 
-def get_project(
-    session: SessionDep,
-    principal: PrincipalDep,
-    slug: Annotated[str, Path(max_length=64)],
-) -> Project:
-    return project_service.get_project(session, principal.workspace_id, slug)
+def project_for(needed: Role) -> Callable[..., Project]:
+    """The ``{slug}`` project of the caller's workspace, for a caller with at
+    least ``needed`` (another workspace's project is a 404, never a 403)."""
+
+    def get(
+        session: SessionDep,
+        principal: Annotated[Principal, Depends(role_at_least(needed))],
+        slug: Annotated[str, Path(max_length=64)],
+    ) -> Project:
+        return project_service.get_project(session, principal.workspace_id, slug)
+
+    return get
 
 
-def get_admin_project(
-    session: SessionDep,
-    principal: AdminDep,
-    slug: Annotated[str, Path(max_length=64)],
-) -> Project:
-    return project_service.get_project(session, principal.workspace_id, slug)
-
-
-ProjectDep = Annotated[Project, Depends(get_project)]
-AdminProjectDep = Annotated[Project, Depends(get_admin_project)]
+ProjectDep = Annotated[Project, Depends(project_for(Role.MEMBER))]
+AdminProjectDep = Annotated[Project, Depends(project_for(Role.ADMIN))]

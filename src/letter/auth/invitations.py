@@ -14,7 +14,7 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from letter.auth.models import Invitation, Membership, User, Workspace
+from letter.auth.models import Invitation, InvitationStatus, Membership, User, Workspace
 from letter.auth.roles import Role
 from letter.auth.security import hash_secret, mint_secret
 from letter.auth.service import MintedToken, Principal, get_or_create_user, mint_token
@@ -91,7 +91,7 @@ def _pending(session: Session, workspace_id: uuid.UUID, email: str) -> Invitatio
         select(Invitation).where(
             Invitation.workspace_id == workspace_id,
             Invitation.email == email,
-            Invitation.status == "pending",
+            Invitation.status == InvitationStatus.PENDING,
             Invitation.expires_at > utcnow(),
         )
     ).first()
@@ -125,7 +125,7 @@ def create_invitation(
         workspace_id=principal.workspace_id,
         email=email,
         role=role,
-        status="pending",
+        status=InvitationStatus.PENDING,
         token_hash=digest,
         invited_by=principal.user.id,
         expires_at=utcnow() + INVITATION_TTL,
@@ -147,7 +147,7 @@ def list_invitations(
 ) -> PageResult[Invitation]:
     stmt = select(Invitation).where(
         Invitation.workspace_id == workspace_id,
-        Invitation.status == "pending",
+        Invitation.status == InvitationStatus.PENDING,
         Invitation.expires_at > utcnow(),
     )
     return paginate(session, stmt, Invitation, page)
@@ -158,12 +158,12 @@ def revoke_invitation(session: Session, workspace_id: uuid.UUID, invitation_id: 
         select(Invitation).where(
             Invitation.id == invitation_id,
             Invitation.workspace_id == workspace_id,
-            Invitation.status == "pending",
+            Invitation.status == InvitationStatus.PENDING,
         )
     ).one_or_none()
     if invitation is None:
         raise NotFound(f"No pending invitation {invitation_id}.")
-    invitation.status = "revoked"
+    invitation.status = InvitationStatus.REVOKED
 
 
 def accept_invitation(
@@ -172,7 +172,7 @@ def accept_invitation(
     invitation = session.scalars(
         select(Invitation).where(Invitation.token_hash == hash_secret(raw_token)).with_for_update()
     ).one_or_none()
-    if invitation is None or invitation.status != "pending":
+    if invitation is None or invitation.status != InvitationStatus.PENDING:
         raise NotFound("This invitation does not exist or has already been used.")
     if invitation.expires_at <= utcnow():
         raise NotFound("This invitation has expired.")
@@ -187,7 +187,7 @@ def accept_invitation(
     session.add(
         Membership(workspace_id=invitation.workspace_id, user_id=user.id, role=invitation.role)
     )
-    invitation.status = "accepted"
+    invitation.status = InvitationStatus.ACCEPTED
     invitation.accepted_at = utcnow()
     workspace = session.get_one(Workspace, invitation.workspace_id)
     minted = mint_token(session, user_id=user.id, workspace_id=workspace.id, name="invitation")

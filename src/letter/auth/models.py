@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from letter.db.base import Base, created_at_column, id_column
 
-__all__ = ["Invitation", "Membership", "PersonalAccessToken", "User", "Workspace"]
+__all__ = [
+    "Invitation",
+    "InvitationStatus",
+    "Membership",
+    "PersonalAccessToken",
+    "User",
+    "Workspace",
+]
+
+
+class InvitationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REVOKED = "revoked"
 
 
 class Workspace(Base):
@@ -50,7 +64,7 @@ class Invitation(Base):
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(320))
     role: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=InvitationStatus.PENDING)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     invited_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")

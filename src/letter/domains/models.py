@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
@@ -12,7 +13,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from letter.clock import utcnow
 from letter.db.base import Base, created_at_column, id_column
 
-__all__ = ["Domain"]
+__all__ = ["Domain", "DomainStatus"]
+
+
+class DomainStatus(StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    FAILED = "failed"
 
 
 class Domain(Base):
@@ -26,7 +33,7 @@ class Domain(Base):
     project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     domain: Mapped[str] = mapped_column(String(253))
     kind: Mapped[str] = mapped_column(String(16), default="custom")
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=DomainStatus.PENDING)
     # Three selectors; each has its own RSA-2048 key (private PEM in ``dkim_keys``).
     dkim_tokens: Mapped[dict[str, Any]] = mapped_column()  # {"tokens": [...]}
     dkim_keys: Mapped[dict[str, Any]] = mapped_column()  # {token: private PEM}

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from letter.domains.models import DomainStatus
 from letter.schemas import Instant, RequestModel, ResponseModel
 
 __all__ = ["DnsRecordOut", "DomainCreate", "DomainOut", "SenderIdentity", "SendingMode"]
@@ -22,7 +23,7 @@ class DomainOut(ResponseModel):
     id: uuid.UUID
     domain: str
     kind: str
-    status: Literal["pending", "verified", "failed"]
+    status: DomainStatus
     dkim_tokens: list[str]
     dns_records: list[DnsRecordOut]
     failure_reason: str | None

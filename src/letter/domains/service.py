@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from letter.clock import utcnow
 from letter.delivery.dkim import generate_key, public_record
-from letter.domains.models import Domain
+from letter.domains.models import Domain, DomainStatus
 from letter.errors import Conflict, Invalid, NotFound
 from letter.projects.models import Project
 
@@ -91,7 +91,7 @@ def register_domain(
         raise Conflict(f'domain: "{name}" is already registered in this project')
     tokens = [f"lt{secrets.token_hex(8)}" for _ in range(3)]
     domain = Domain(
-        project_id=project_id, domain=name, kind="custom", status="pending",
+        project_id=project_id, domain=name, kind="custom", status=DomainStatus.PENDING,
         dkim_tokens={"tokens": tokens}, dkim_keys={t: generate_key() for t in tokens},
     )
     session.add(domain)
@@ -145,10 +145,10 @@ def verify_domain(session: Session, domain: Domain, resolver: str | None) -> Dom
     domain.last_checked_at = now
     domain.updated_at = now
     if problems:
-        domain.status = "failed"
+        domain.status = DomainStatus.FAILED
         domain.failure_reason = "; ".join(problems)
     else:
-        domain.status = "verified"
+        domain.status = DomainStatus.VERIFIED
         domain.failure_reason = None
         domain.verified_at = domain.verified_at or now
     session.flush()
@@ -168,7 +168,7 @@ def delete_domain(session: Session, project: Project, domain: Domain) -> None:
 def verified_domain_for(session: Session, project_id: uuid.UUID, email: str) -> Domain | None:
     return session.scalars(
         select(Domain).where(Domain.project_id == project_id, Domain.domain == domain_of(email),
-                             Domain.status == "verified")
+                             Domain.status == DomainStatus.VERIFIED)
     ).one_or_none()
 
 
