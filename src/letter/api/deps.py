@@ -89,10 +89,12 @@ def project_for(needed: Role) -> Callable[..., Project]:
     """The ``{slug}`` project of the caller's workspace, for a caller with at
     least ``needed`` (another workspace's project is a 404, never a 403)."""
 
+    checked = Depends(role_at_least(needed))  # a default, not an annotation: it is a closure
+
     def get(
         session: SessionDep,
-        principal: Annotated[Principal, Depends(role_at_least(needed))],
         slug: Annotated[str, Path(max_length=64)],
+        principal: Principal = checked,
     ) -> Project:
         return project_service.get_project(session, principal.workspace_id, slug)
 
