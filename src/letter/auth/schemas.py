@@ -62,7 +62,7 @@ class TokenCreated(ResponseModel):
     id: uuid.UUID
     name: str
     prefix: str
-    token: str
+    token: str | None = Field(description="The secret, shown once. null in an idempotent replay (Idempotent-Replayed: true): Letter never stores it.")
     expires_at: Instant | None
 
 
@@ -113,4 +113,4 @@ class AcceptedOut(ResponseModel):
     user: UserOut
     workspace: WorkspaceOut
     role: str
-    token: str
+    token: str | None = Field(description="The secret, shown once. null in an idempotent replay (Idempotent-Replayed: true): Letter never stores it.")

@@ -55,4 +55,4 @@ class KeyCreated(ResponseModel):
     id: uuid.UUID
     name: str
     prefix: str
-    key: str
+    key: str | None = Field(description="The secret, shown once. null in an idempotent replay (Idempotent-Replayed: true): Letter never stores it.")
