@@ -12,6 +12,7 @@ from letter.clock import iso
 
 __all__ = [
     "ERROR_RESPONSES",
+    "SHOWN_ONCE",
     "ErrorBody",
     "Instant",
     "ListEnvelope",
@@ -21,6 +22,11 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+SHOWN_ONCE = (
+    "The secret, shown once. null in an idempotent replay (Idempotent-Replayed: true):"
+    " Letter never stores it."
+)
 
 Instant = Annotated[datetime, PlainSerializer(iso, return_type=str)]
 

@@ -21,9 +21,7 @@ def _all_table_text(db: Database) -> str:
     return "\n".join(parts)
 
 
-def test_token_and_key_creates_with_an_idempotency_key_store_no_secret(
-    client, owner, project, db
-):
+def test_token_and_key_creates_with_an_idempotency_key_store_no_secret(client, owner, project, db):
     token_headers = {**owner.headers, "Idempotency-Key": "tok-1"}
     first = client.post("/v1/tokens", json={"name": "ci"}, headers=token_headers)
     assert first.status_code == 201, first.text
