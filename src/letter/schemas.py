@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer, field_validator
 
-from letter.clock import iso
+from letter.clock import as_utc, iso
 
 __all__ = [
     "ERROR_RESPONSES",
@@ -28,7 +28,8 @@ SHOWN_ONCE = (
     " Letter never stores it."
 )
 
-Instant = Annotated[datetime, PlainSerializer(iso, return_type=str)]
+# An instant without an offset means UTC, in every field of the API.
+Instant = Annotated[datetime, AfterValidator(as_utc), PlainSerializer(iso, return_type=str)]
 
 
 def _reject_nul(value: Any) -> Any:

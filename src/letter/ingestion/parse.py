@@ -16,9 +16,10 @@ orjson produced rather than a model per item.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import available_timezones
@@ -26,12 +27,15 @@ from zoneinfo import available_timezones
 import orjson
 from email_validator import EmailNotValidError, validate_email
 
+from letter.clock import as_utc
+
 __all__ = [
     "KINDS",
     "MAX_BATCH_ITEMS",
     "MAX_MESSAGE_BYTES",
     "Item",
     "ItemRejected",
+    "decode_body",
     "parse_item",
     "valid_email",
 ]
@@ -108,8 +112,7 @@ def _timestamp(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
         raise ItemRejected(f'timestamp: "{value[:64]}" is not an ISO 8601 instant') from exc
-    # An instant without an offset is read as UTC, as most SDKs mean it.
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return as_utc(parsed)
 
 
 @lru_cache(maxsize=1)
@@ -206,6 +209,39 @@ def _group(item: Item, raw: dict[str, Any]) -> None:
     item.name = name
 
 
+def _has_nul(value: Any) -> bool:
+    """Whether a NUL is in any key or string of ``value`` (no column can store one)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+# An integer literal of 19+ digits may not fit in 64 bits, and orjson would
+# read it as a float, silently changing it.
+_LONG_INTEGER = re.compile(rb"\d{19}")
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode_body(body: bytes) -> Any:
+    """The JSON ``body``, with every integer exact: orjson on the hot path,
+    the standard library when a long run of digits might be a huge integer.
+    Raises ValueError on malformed JSON.
+
+    >>> decode_body(b'{"n": 1180591620717411303424}')["n"] == 2**70
+    True
+    """
+    if _LONG_INTEGER.search(body) is None:
+        return orjson.loads(body)
+    return json.loads(body, parse_constant=_no_constants)
+
+
 _BY_KIND = {"identify": _identify, "track": _track, "group": _group}
 
 
@@ -221,7 +257,16 @@ def parse_item(raw: Any, index: int, kind: str | None = None) -> Item:
         kind = declared
     elif declared is not None and declared != kind:
         raise ItemRejected(f'type: "{declared}" sent to the {kind} endpoint')
-    if len(orjson.dumps(raw)) > MAX_MESSAGE_BYTES:
+    try:
+        encoded = orjson.dumps(raw)
+    except orjson.JSONEncodeError as exc:
+        # Only integers beyond 64 bits get here (see ``decode_body``).
+        raise ItemRejected(
+            "item: holds an integer beyond the 64-bit range; send it as a string"
+        ) from exc
+    if b"\\u0000" in encoded and _has_nul(raw):
+        raise ItemRejected("item: strings must not contain NUL (\\u0000) characters")
+    if len(encoded) > MAX_MESSAGE_BYTES:
         raise ItemRejected(
             f"item: a message is at most {MAX_MESSAGE_BYTES} bytes", code="payload_too_large"
         )
