@@ -37,6 +37,7 @@ class Settings:
     webhook_secret: str | None = None
     outbox_lease_seconds: float = 120.0
     outbox_batch_size: int = 200
+    metrics_token: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -58,6 +59,7 @@ class Settings:
             webhook_secret=env.get("LETTER_WEBHOOK_SECRET") or None,
             outbox_lease_seconds=float(env.get("LETTER_OUTBOX_LEASE_SECONDS", "120")),
             outbox_batch_size=int(env.get("LETTER_OUTBOX_BATCH_SIZE", "200")),
+            metrics_token=env.get("LETTER_METRICS_TOKEN") or None,
         )
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from email.utils import formataddr
 from typing import Protocol
 
 from sqlalchemy import func, select
@@ -135,7 +136,7 @@ def create_invitation(
     mailer.send_invitation(
         to=email,
         workspace_name=principal.workspace.name,
-        inviter=principal.user.name or principal.user.email,
+        inviter=formataddr((principal.user.name or "", principal.user.email)),
         role=role,
         raw_token=raw,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr, make_msgid, parseaddr
 from urllib.parse import quote
 
 from letter.delivery.transport import Transport
@@ -23,6 +23,14 @@ def invitation_email(
     public_url: str,
     sending_domain: str,
 ) -> EmailMessage:
+    """The invitation to ``to``; ``inviter`` is a name, an email, or both as
+    ``"Name <email>"``.
+
+    >>> invitation_email(to="b@x.test", workspace_name="Acme", inviter="you <you@x.test>",
+    ...     role="admin", raw_token="t", public_url="http://l", sending_domain="l")["Subject"]
+    'you@x.test invited you to Acme on Letter'
+    """
+    inviter = _who(inviter)
     link = f"{public_url}/invitations/accept?token={quote(raw_token)}"
     message = EmailMessage()
     message["From"] = formataddr(("Letter", f"no-reply@{sending_domain}"))
@@ -42,6 +50,17 @@ def invitation_email(
         subtype="html",
     )
     return message
+
+
+def _who(inviter: str) -> str:
+    """``Ada Lovelace (ada@x.test)``, or just the email when the name is its
+    local part (the default name), so no sentence reads "you invited you"."""
+    name, address = parseaddr(inviter)
+    if not address or "@" not in address:
+        return inviter
+    if not name or name.casefold() == address.partition("@")[0].casefold():
+        return address
+    return f"{name} ({address})"
 
 
 def _escape(value: str) -> str:
