@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from letter.clock import utcnow
 from letter.contacts.models import Account, Contact
+from letter.contacts.service import find_by_email
 from letter.db.pagination import PageParams, PageResult, paginate
 from letter.delivery.models import KINDS, PRIORITY, Message, MessageEvent
 from letter.delivery.sender import from_address
@@ -141,8 +142,7 @@ def resolve_recipient(
     if not email:
         raise Invalid("to: give external_id or email")
     email = check_email("to.email", email)
-    found = session.scalars(select(Contact).where(
-        Contact.project_id == project.id, Contact.email == email).limit(1)).first()
+    found = find_by_email(session, project.id, email)
     if found is not None:
         return found
     contact = Contact(project_id=project.id, email=email, traits={})
@@ -162,8 +162,7 @@ def preview_email(
                           body_doc=body_doc, template_id=template_id)
     contact = None
     if recipient_email:
-        contact = session.scalars(select(Contact).where(
-            Contact.project_id == project.id, Contact.email == recipient_email).limit(1)).first()
+        contact = find_by_email(session, project.id, recipient_email)
     account = session.get(Account, contact.account_id) if contact and contact.account_id else None
     context = render_context(project, contact, account, data or {},
                              f"{public_url}/unsubscribe/preview", email=recipient_email)
@@ -178,8 +177,7 @@ def queue_test_email(
     data: dict[str, Any] | None = None, sequence_id: uuid.UUID | None = None,
 ) -> Message:
     """Queue a ``[Test]`` copy to ``to_email`` (ahead of bulk mail, never tracked)."""
-    contact = session.scalars(select(Contact).where(
-        Contact.project_id == project.id, Contact.email == to_email).limit(1)).first()
+    contact = find_by_email(session, project.id, to_email)
     return queue_message(
         session, project, contact, kind="test", subject=TEST_PREFIX + subject, preview=preview,
         body_doc=body_doc, template_id=template_id, data=data, to_email=to_email,

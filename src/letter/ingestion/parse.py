@@ -25,9 +25,9 @@ from typing import Any
 from zoneinfo import available_timezones
 
 import orjson
-from email_validator import EmailNotValidError, validate_email
 
 from letter.clock import as_utc
+from letter.emails import InvalidEmail, normalize_email
 
 __all__ = [
     "KINDS",
@@ -37,7 +37,6 @@ __all__ = [
     "ItemRejected",
     "decode_body",
     "parse_item",
-    "valid_email",
 ]
 
 KINDS = frozenset({"identify", "track", "group"})
@@ -128,47 +127,6 @@ def _timezone(value: Any) -> str | None:
     return value
 
 
-# A plain ASCII dot-atom local part (RFC 5322 atext), which email-validator
-# accepts unchanged; anything else takes the full path.
-_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-MAX_EMAIL_LENGTH = 254
-MAX_LOCAL_LENGTH = 64
-
-
-def _full_email(value: str) -> str:
-    try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise ItemRejected(f'email: "{value[:320]}" is not a valid address ({exc})') from exc
-
-
-@lru_cache(maxsize=4096)
-def _domain(domain: str) -> str:
-    """The normalised domain, checked once per domain by email-validator."""
-    return _full_email(f"x@{domain}").partition("@")[2]
-
-
-def valid_email(value: str) -> str:
-    """The normalised form of ``value``, or ``ItemRejected`` (syntax only, no DNS).
-
-    Checked by email-validator; since most of its cost is the domain (IDNA
-    rules), the common plain address checks its domain once and caches it.
-
-    >>> valid_email("Alice@Example.COM")
-    'Alice@example.com'
-    """
-    local, at, domain = value.rpartition("@")
-    if (at and len(local) <= MAX_LOCAL_LENGTH and _PLAIN_LOCAL.fullmatch(local)
-            and domain.isascii()):
-        try:
-            normalised = f"{local}@{_domain(domain)}"
-        except ItemRejected:
-            return _full_email(value)  # for the message naming the whole address
-        if len(normalised) <= MAX_EMAIL_LENGTH:
-            return normalised
-    return _full_email(value)
-
-
 def _email(raw: dict[str, Any], traits: dict[str, Any]) -> str | None:
     value = raw.get("email")
     if value is None:
@@ -177,7 +135,10 @@ def _email(raw: dict[str, Any], traits: dict[str, Any]) -> str | None:
         return None
     if not isinstance(value, str):
         raise ItemRejected("email: must be a string")
-    return valid_email(value)
+    try:
+        return normalize_email(value)
+    except InvalidEmail as exc:
+        raise ItemRejected(f"email: {exc}") from exc
 
 
 def _identify(item: Item, raw: dict[str, Any]) -> None:
