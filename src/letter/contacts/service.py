@@ -34,6 +34,7 @@ __all__ = [
     "list_contacts",
     "list_events",
     "list_suppressions",
+    "reserved_external_id",
     "resubscribe_contact",
     "resubscribe_email",
     "suppress_contact",
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 RECENT_EVENTS = 20
+RESERVED_SUBRESOURCES = frozenset({"imports", "exports", "search"})
 # An account page shows at most this many linked contacts (the oldest first).
 ACCOUNT_CONTACTS = 100
 MANUAL = "manual"
@@ -63,7 +65,23 @@ def list_contacts(session: Session, project_id: uuid.UUID, page: PageParams) -> 
     return paginate(session, select(Contact).where(Contact.project_id == project_id), Contact, page)
 
 
+def reserved_external_id(external_id: str) -> str | None:
+    """The reserved sub-resource ``external_id`` would collide with, if any.
+
+    ``…/contacts/imports``, ``…/contacts/exports`` and ``…/contacts/search``
+    (and anything below them) name collections, never a contact.
+
+    >>> reserved_external_id("exports/2026"), reserved_external_id("ada")
+    ('exports', None)
+    """
+    head = external_id.split("/", 1)[0]
+    return head if head in RESERVED_SUBRESOURCES else None
+
+
 def get_contact(session: Session, project_id: uuid.UUID, external_id: str) -> Contact:
+    reserved = reserved_external_id(external_id)
+    if reserved is not None:
+        raise NotFound(f'"contacts/{reserved}" is reserved for contact {reserved}, not an id.')
     contact = session.scalars(
         select(Contact).where(Contact.project_id == project_id, Contact.external_id == external_id)
     ).one_or_none()

@@ -27,6 +27,7 @@ from zoneinfo import available_timezones
 import orjson
 
 from letter.clock import as_utc
+from letter.contacts.service import reserved_external_id
 from letter.emails import InvalidEmail, normalize_email
 
 __all__ = [
@@ -92,6 +93,16 @@ def _identifier(value: Any, what: str, required: bool = True) -> str | None:
     if len(value) > MAX_ID_LENGTH:
         raise ItemRejected(f"{what}: must be at most {MAX_ID_LENGTH} characters")
     return value
+
+
+def _user_id(value: Any, required: bool) -> str | None:
+    user_id = _identifier(value, "user_id", required)
+    if user_id is not None and reserved_external_id(user_id) is not None:
+        raise ItemRejected(
+            f'user_id: "{user_id}" is reserved (contacts/imports, /exports and /search'
+            " are not contact ids)"
+        )
+    return user_id
 
 
 def _object(value: Any, what: str) -> dict[str, Any]:
@@ -234,7 +245,7 @@ def parse_item(raw: Any, index: int, kind: str | None = None) -> Item:
     item = Item(
         index=index,
         kind=kind,
-        user_id=_identifier(_first(raw, "user_id", "userId"), "user_id", kind != "group"),
+        user_id=_user_id(_first(raw, "user_id", "userId"), kind != "group"),
         message_id=_identifier(_first(raw, "message_id", "messageId"), "message_id", False),
         timestamp=_timestamp(raw.get("timestamp")),
     )
