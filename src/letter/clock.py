@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-__all__ = ["iso", "utcnow"]
+__all__ = ["as_utc", "iso", "utcnow"]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """The one rule for instants that come in: a naive one means UTC.
+
+    >>> as_utc(datetime(2030, 1, 1)).isoformat()
+    '2030-01-01T00:00:00+00:00'
+    """
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def iso(value: datetime | None) -> str | None:

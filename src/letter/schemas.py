@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer, field_validator
 
-from letter.clock import iso
+from letter.clock import as_utc, iso
 
 __all__ = [
     "ERROR_RESPONSES",
+    "SHOWN_ONCE",
     "ErrorBody",
     "Instant",
     "ListEnvelope",
@@ -22,7 +23,13 @@ __all__ = [
 
 T = TypeVar("T")
 
-Instant = Annotated[datetime, PlainSerializer(iso, return_type=str)]
+SHOWN_ONCE = (
+    "The secret, shown once. null in an idempotent replay (Idempotent-Replayed: true):"
+    " Letter never stores it."
+)
+
+# An instant without an offset means UTC, in every field of the API.
+Instant = Annotated[datetime, AfterValidator(as_utc), PlainSerializer(iso, return_type=str)]
 
 
 def _reject_nul(value: Any) -> Any:

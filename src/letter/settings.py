@@ -39,6 +39,7 @@ class Settings:
     outbox_lease_seconds: float = 120.0
     outbox_batch_size: int = 200
     job_lease_seconds: float = 60.0
+    metrics_token: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

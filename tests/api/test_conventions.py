@@ -236,6 +236,9 @@ def test_nul_characters_are_400_not_500(client, owner, project):
 def test_metrics_count_requests_by_route_template(client, owner, project):
     client.get("/v1/projects/acme", headers=owner.headers)
     client.get("/v1/projects/nope", headers=owner.headers)
+    # Reached on a non-loopback address without LETTER_METRICS_TOKEN: hidden.
+    assert_error(client.get("/metrics"), 404, "not_found")
+    client.base_url = client.base_url.copy_with(host="127.0.0.1")
     text = client.get("/metrics").text
     assert (
         'letter_http_requests_total{method="GET",route="/v1/projects/{slug}",status="200"} 1.0'

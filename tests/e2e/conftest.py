@@ -53,16 +53,18 @@ class LiveServer:
 
 
 def start_server(
-    data_dir: Path, database_url: str, extra_env: dict[str, str] | None = None, *args: str
+    data_dir: Path, database_url: str, extra_env: dict[str, str | None] | None = None, *args: str
 ) -> LiveServer:
+    """``extra_env`` adds variables; a ``None`` value removes one."""
     port = free_port()
-    env = {
+    merged: dict[str, str | None] = {
         **os.environ,
         "LETTER_DATA_DIR": str(data_dir),
         "LETTER_DATABASE_URL": database_url,
         "LETTER_PUBLIC_URL": f"http://127.0.0.1:{port}",
         **(extra_env or {}),
     }
+    env = {k: v for k, v in merged.items() if v is not None}
     process = subprocess.Popen(
         [sys.executable, "-m", "letter.cli.main", "serve", "--port", str(port), *args],
         env=env,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from letterapp import Letter
+from letterapp import ItemRejected, Letter
 
 from tests.conftest import BACKENDS, new_database
 from tests.e2e.conftest import start_server, stop_server
@@ -133,7 +133,7 @@ def test_counts_deep_merges_nulls_and_links(project: Project) -> None:
 # The spec's quick start, verbatim; only base_url is added to the constructor.
 QUICK_START = '''\
 import os
-from letterapp import Letter
+from letterapp import ItemRejected, Letter
 
 letter = Letter(api_key=os.environ["LETTER_API_KEY"])
 
@@ -188,8 +188,8 @@ def test_spec_quick_start_runs_unchanged(project: Project, tmp_path: Path) -> No
         "user = SimpleNamespace(id='usr_42', email='ada@example.com', name='Ada Lovelace')\n"
         "workspace = SimpleNamespace(id='ws_7', name='Analytical Engines', plan='team')\n"
     )
-    done = project.run_script(
-        prelude + self_hosted(QUICK_START) + self_hosted(CONTEXT_MANAGER), tmp_path)
+    # Unchanged: the server address comes from LETTER_API_URL (see script_env).
+    done = project.run_script(prelude + QUICK_START + CONTEXT_MANAGER, tmp_path)
     assert done.returncode == 0 and done.stderr == "", done.stderr
 
     contact = project.get("/contacts/usr_42")
@@ -201,6 +201,19 @@ def test_spec_quick_start_runs_unchanged(project: Project, tmp_path: Path) -> No
     account = project.get("/accounts/ws_7")
     assert account["name"] == "Analytical Engines"
     assert account["traits"] == {"plan": "team", "mrr": 49}
+
+
+def test_a_rejected_item_reaches_on_error_as_its_own_error(project: Project) -> None:
+    errors = Errors()
+    with Letter(api_key=project.key, base_url=project.base_url, on_error=errors) as letter:
+        letter.identify(user_id="fine", email="fine@example.com")
+        letter.identify(user_id="broken", email="not-an-email")
+    ((error, items),) = errors.calls
+    assert isinstance(error, ItemRejected)
+    assert error.code == "bad_request" and "not-an-email" in error.message
+    assert error.status is None and error.batch_status == 200 and error.index == 1
+    assert items[0]["user_id"] == "broken"
+    assert project.get("/contacts/fine")["email"] == "fine@example.com"
 
 
 def test_serverless_mode_delivers_each_handler_call(

@@ -86,17 +86,17 @@ def reference_email(value):
     from email_validator import EmailNotValidError, validate_email
 
     try:
-        return validate_email(value, check_deliverability=False).normalized
+        return validate_email(value, check_deliverability=False, test_environment=True).normalized
     except EmailNotValidError:
         return None
 
 
 def our_email(value):
-    from letter.ingestion.parse import valid_email
+    from letter.emails import InvalidEmail, normalize_email
 
     try:
-        return valid_email(value)
-    except ItemRejected:
+        return normalize_email(value)
+    except InvalidEmail:
         return None
 
 

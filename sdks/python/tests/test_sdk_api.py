@@ -20,6 +20,7 @@ ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 def test_all_is_exactly_the_public_names() -> None:
     assert letterapp.__all__ == [
+        "ItemRejected",
         "Letter",
         "LetterError",
         "Response",
@@ -89,7 +90,7 @@ def test_missing_or_malformed_key_raises(api_key: object) -> None:
         {"base_url": "api.letter.app"},
         {"base_url": "ftp://api.letter.app"},
         {"base_url": "https://api.letter.app/?x=1"},
-        {"base_url": None},
+        {"base_url": 42},
     ],
 )
 def test_bad_options_raise_config_errors(options: dict) -> None:
@@ -108,7 +109,7 @@ def test_defaults_match_the_documentation() -> None:
     defaults = {name: p.default for name, p in params.items() if not name.startswith("_")}
     assert defaults == {
         "api_key": inspect.Parameter.empty,
-        "base_url": "https://api.letter.app",
+        "base_url": None,
         "flush_at": 50,
         "flush_interval": 0.1,
         "max_retries": 3,
@@ -123,6 +124,24 @@ def test_defaults_match_the_documentation() -> None:
         assert isinstance(client._transport, UrllibTransport)  # the default transport
     finally:
         client.close()
+
+
+def test_base_url_falls_back_to_letter_api_url_then_the_hosted_api(monkeypatch) -> None:
+    monkeypatch.delenv("LETTER_API_URL", raising=False)
+    hosted = Letter(KEY)
+    monkeypatch.setenv("LETTER_API_URL", "http://127.0.0.1:8300/")
+    self_hosted = Letter(KEY)
+    given = Letter(KEY, base_url="http://letter.internal")
+    try:
+        assert hosted._url == "https://api.letter.app/v1/batch"
+        assert self_hosted._url == "http://127.0.0.1:8300/v1/batch"
+        assert given._url == "http://letter.internal/v1/batch"
+    finally:
+        for client in (hosted, self_hosted, given):
+            client.close()
+    monkeypatch.setenv("LETTER_API_URL", "ftp://nope")
+    with pytest.raises(LetterError, match="base_url"):
+        Letter(KEY)
 
 
 def test_requests_carry_headers_url_and_timeout(make_client, fake: FakeTransport) -> None:

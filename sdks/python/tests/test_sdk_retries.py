@@ -7,7 +7,7 @@ from email.utils import formatdate
 
 import pytest
 
-from letterapp import Response
+from letterapp import ItemRejected, Response
 from letterapp_testing import FakeTransport, error, ok
 
 
@@ -180,7 +180,10 @@ def test_rejected_items_reach_on_error_with_their_reason(make_client, errors) ->
         ("event is too long", "u3"),
     ]
     err = errors.calls[0][0]
-    assert err.code == "bad_request" and err.status == 200
+    assert isinstance(err, ItemRejected)
+    assert err.code == "bad_request" and err.status is None
+    assert (err.batch_status, err.index) == (200, 1)
+    assert "item 1" in str(err) and "HTTP" not in str(err)
     assert err.body == {"error": {"code": "bad_request", "message": "user_id is required"}}
 
 

@@ -31,7 +31,7 @@ def list_accounts(project: ProjectDep, session: SessionDep, page: PageDep) -> Pa
     )
 
 
-@router.get("/accounts/{external_id}", response_model=AccountDetailOut)
+@router.get("/accounts/{external_id:path}", response_model=AccountDetailOut)
 def get_account(
     external_id: Annotated[str, Path(min_length=1, max_length=255)],
     project: ProjectDep,

@@ -21,6 +21,7 @@ from letter.schemas import Page
 
 router = APIRouter(prefix="/v1/projects/{slug}", tags=["contacts"])
 
+# ``:path`` routes: an external id or email may contain "/" (sent as %2F).
 ExternalId = Annotated[str, Path(min_length=1, max_length=255)]
 EmailPath = Annotated[str, Path(min_length=1, max_length=320)]
 
@@ -33,7 +34,7 @@ def list_contacts(project: ProjectDep, session: SessionDep, page: PageDep) -> Pa
     )
 
 
-@router.get("/contacts/{external_id}", response_model=ContactDetailOut)
+@router.get("/contacts/{external_id:path}", response_model=ContactDetailOut)
 def get_contact(external_id: ExternalId, project: ProjectDep, session: SessionDep
                 ) -> ContactDetailOut:
     detail = service.contact_detail(session, project.id, external_id)
@@ -48,14 +49,14 @@ def get_contact(external_id: ExternalId, project: ProjectDep, session: SessionDe
     )
 
 
-@router.post("/contacts/{external_id}/suppress", status_code=204)
+@router.post("/contacts/{external_id:path}/suppress", status_code=204)
 def suppress_contact(external_id: ExternalId, project: ProjectDep, session: SessionDep
                      ) -> Response:
     service.suppress_contact(session, project.id, external_id)
     return Response(status_code=204)
 
 
-@router.post("/contacts/{external_id}/resubscribe", status_code=204)
+@router.post("/contacts/{external_id:path}/resubscribe", status_code=204)
 def resubscribe_contact(external_id: ExternalId, project: ProjectDep, session: SessionDep
                         ) -> Response:
     service.resubscribe_contact(session, project.id, external_id)
@@ -78,7 +79,7 @@ def create_suppression(body: SuppressionCreate, project: ProjectDep, session: Se
     return SuppressionOut.model_validate(service.suppress_email(session, project.id, body.email))
 
 
-@router.delete("/suppressions/{email}", status_code=204)
+@router.delete("/suppressions/{email:path}", status_code=204)
 def delete_suppression(email: EmailPath, project: ProjectDep, session: SessionDep) -> Response:
     service.resubscribe_email(session, project.id, email)
     return Response(status_code=204)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -19,6 +18,7 @@ from letter.api.deps import count_request
 from letter.api.errors import JSONBytes
 from letter.errors import Invalid
 from letter.ingestion import service
+from letter.ingestion.parse import decode_body
 from letter.ingestion.schemas import (
     BatchBody,
     BatchResultOut,
@@ -46,8 +46,8 @@ def _documented(model: type[BaseModel]) -> dict[str, Any]:
 
 def _decode(body: bytes) -> Any:
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        return decode_body(body)
+    except (ValueError, RecursionError) as exc:
         raise Invalid("Malformed JSON body.") from exc
 
 

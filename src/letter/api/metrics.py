@@ -3,13 +3,19 @@
 ``GET /metrics`` serves them in the text exposition format. Labels use the
 route template (``/v1/projects/{slug}``), never the raw path, so a scanner
 cannot blow up the number of series.
+
+With ``LETTER_METRICS_TOKEN`` set, a scrape must send it as a bearer token.
+Without one, ``/metrics`` answers only requests that reached Letter on a
+loopback address; on any other interface it is a 404, as if absent.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import time
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -19,7 +25,9 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["Metrics", "MetricsMiddleware", "metrics_router"]
+from letter.errors import NotFound, Unauthorized
+
+__all__ = ["Metrics", "MetricsMiddleware", "is_loopback", "metrics_router"]
 
 
 class Metrics:
@@ -64,11 +72,35 @@ class MetricsMiddleware:
         await self.app(scope, receive, timed_send)
 
 
-def metrics_router(metrics: Metrics) -> APIRouter:
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` (an address or ``localhost``) is a loopback one."""
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _authorize(request: Request, token: str | None) -> None:
+    if token is None:
+        server = request.scope.get("server")
+        if not is_loopback(server[0] if server else None):
+            raise NotFound("No route GET /metrics.")
+        return
+    sent = request.headers.get("authorization", "")
+    if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        raise Unauthorized("Send the metrics token as 'Authorization: Bearer …'.")
+
+
+def metrics_router(metrics: Metrics, token: str | None = None) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/metrics")
-    def serve_metrics() -> Response:
+    def serve_metrics(request: Request) -> Response:
+        _authorize(request, token)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return router

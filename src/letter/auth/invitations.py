@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from email.utils import formataddr
 from typing import Protocol
 
 from sqlalchemy import func, select
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from letter.auth.models import Invitation, InvitationStatus, Membership, User, Workspace
 from letter.auth.roles import Role
-from letter.auth.security import hash_secret, mint_secret
+from letter.auth.security import hash_secret, mint_secret, normalize_user_email
 from letter.auth.service import MintedToken, Principal, get_or_create_user, mint_token
 from letter.clock import utcnow
 from letter.db.pagination import PageParams, PageResult, paginate
@@ -107,7 +108,10 @@ def create_invitation(
     session: Session, principal: Principal, email: str, role: str, mailer: InvitationMailer
 ) -> CreatedInvitation:
     """Record a pending invitation and email its single-use accept link."""
-    email = email.strip().lower()
+    try:
+        email = normalize_user_email(email.strip())
+    except ValueError as exc:
+        raise Invalid(f"email: {exc}") from exc
     if role not in INVITABLE_ROLES:
         raise Invalid('role: must be "member" or "admin"')
     is_member = session.scalar(
@@ -135,7 +139,7 @@ def create_invitation(
     mailer.send_invitation(
         to=email,
         workspace_name=principal.workspace.name,
-        inviter=principal.user.name or principal.user.email,
+        inviter=formataddr((principal.user.name or "", principal.user.email)),
         role=role,
         raw_token=raw,
     )

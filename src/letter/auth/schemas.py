@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from letter.auth.security import normalize_user_email
-from letter.schemas import Instant, RequestModel, ResponseModel
+from letter.schemas import SHOWN_ONCE, Instant, RequestModel, ResponseModel
 
 __all__ = [
     "AcceptInvitation",
@@ -62,7 +62,7 @@ class TokenCreated(ResponseModel):
     id: uuid.UUID
     name: str
     prefix: str
-    token: str
+    token: str | None = Field(description=SHOWN_ONCE)
     expires_at: Instant | None
 
 
@@ -113,4 +113,4 @@ class AcceptedOut(ResponseModel):
     user: UserOut
     workspace: WorkspaceOut
     role: str
-    token: str
+    token: str | None = Field(description=SHOWN_ONCE)

@@ -16,7 +16,8 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from email_validator import EmailNotValidError, validate_email
+
+from letter.emails import email_key, normalize_email
 
 __all__ = [
     "KEY_PREFIX",
@@ -70,13 +71,11 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 def normalize_user_email(email: str) -> str:
-    """A team member's email, normalised (lower-case domain); syntax only, no DNS.
+    """A team member's email as stored: Letter's email rule (``letter.emails``),
+    case-folded, since a user is one account whatever the case they type.
+    Raises ``InvalidEmail`` (a ValueError) with the reason.
 
-    ``.test`` addresses are accepted so staging instances can run on them.
-    Raises ValueError with the reason.
+    >>> normalize_user_email("Ada@Example.test")
+    'ada@example.test'
     """
-    try:
-        checked = validate_email(email, check_deliverability=False, test_environment=True)
-    except EmailNotValidError as exc:
-        raise ValueError(str(exc)) from exc
-    return checked.normalized.lower()
+    return email_key(normalize_email(email))

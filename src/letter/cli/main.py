@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 from typing import Annotated
@@ -48,17 +49,27 @@ def serve(
     """Run the API, the dashboard and the worker (applies migrations first)."""
     import uvicorn
 
+    from letter.api.metrics import is_loopback
     from letter.app import create_app
     from letter.runtime import Runtime
     from letter.worker.loop import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _configure_logging()
+    # Links in emails follow the address actually served unless configured.
+    if not os.environ.get("LETTER_PUBLIC_URL"):
+        os.environ["LETTER_PUBLIC_URL"] = _served_url(host, port)
     settings = _prepare()
     runtime = Runtime.build(settings)
     worker = None if no_worker else Worker(runtime)
     if worker is not None:
         worker.start_thread()
     typer.echo(f"Letter on http://{host}:{port} (data in {settings.data_dir})", err=True)
+    if settings.metrics_token is None and not is_loopback(host):
+        typer.echo(
+            "/metrics answers on loopback only: set LETTER_METRICS_TOKEN to scrape it "
+            f"from other hosts through {host}.",
+            err=True,
+        )
     try:
         if workers == 1:
             uvicorn.run(
@@ -76,6 +87,21 @@ def serve(
             worker.stop()
 
 
+def _served_url(host: str, port: int) -> str:
+    """The base URL people reach a server bound to ``host:port`` at."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # Alembic announces each of its plugins at INFO on every start.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
 @app.command()
 def worker(
     queues: Annotated[
@@ -89,7 +115,7 @@ def worker(
     from letter.worker.loop import Worker
     from letter.worker.registry import default_registry
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _configure_logging()
     chosen = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
     known = default_registry().queues()
     if chosen and not set(chosen) <= set(known):

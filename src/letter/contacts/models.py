@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint, false
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from letter.clock import utcnow
 from letter.db.base import Base, UTCDateTime, created_at_column, id_column
+from letter.emails import email_key
 
 __all__ = ["Account", "Contact", "Event", "MessageReceipt"]
 
@@ -36,7 +37,7 @@ class Contact(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "external_id"),
         Index(None, "project_id", "created_at", "id"),
-        Index(None, "project_id", "email"),
+        Index(None, "project_id", "email_key"),
         Index(None, "project_id", "account_id"),
     )
 
@@ -44,6 +45,11 @@ class Contact(Base):
     project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     external_id: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(320))
+    # Who the address belongs to (``letter.emails.email_key``): addresses that
+    # differ only in case are one person. A column rather than an index on
+    # lower(email) because SQLite's lower() folds ASCII only: the key is
+    # computed once, in Python, the same for both databases.
+    email_key: Mapped[str | None] = mapped_column(String(320))
     traits: Mapped[dict[str, Any]] = mapped_column(default=dict)
     timezone: Mapped[str | None] = mapped_column(String(64))
     account_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -53,6 +59,11 @@ class Contact(Base):
     unsubscribe_reason: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @validates("email")
+    def _keep_key(self, _name: str, value: str | None) -> str | None:
+        self.email_key = None if value is None else email_key(value)
+        return value
 
 
 class Event(Base):

@@ -13,13 +13,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from letter.clock import utcnow
 from letter.contacts.models import Account, Contact, Event
 from letter.db.pagination import PageParams, PageResult, paginate
+from letter.emails import InvalidEmail, email_key, normalize_email
 from letter.errors import Invalid, NotFound
 
 __all__ = [
@@ -28,11 +28,13 @@ __all__ = [
     "ContactDetail",
     "account_detail",
     "contact_detail",
+    "find_by_email",
     "get_contact",
     "list_accounts",
     "list_contacts",
     "list_events",
     "list_suppressions",
+    "reserved_external_id",
     "resubscribe_contact",
     "resubscribe_email",
     "suppress_contact",
@@ -40,6 +42,7 @@ __all__ = [
 ]
 
 RECENT_EVENTS = 20
+RESERVED_SUBRESOURCES = frozenset({"imports", "exports", "search"})
 # An account page shows at most this many linked contacts (the oldest first).
 ACCOUNT_CONTACTS = 100
 MANUAL = "manual"
@@ -62,7 +65,23 @@ def list_contacts(session: Session, project_id: uuid.UUID, page: PageParams) -> 
     return paginate(session, select(Contact).where(Contact.project_id == project_id), Contact, page)
 
 
+def reserved_external_id(external_id: str) -> str | None:
+    """The reserved sub-resource ``external_id`` would collide with, if any.
+
+    ``…/contacts/imports``, ``…/contacts/exports`` and ``…/contacts/search``
+    (and anything below them) name collections, never a contact.
+
+    >>> reserved_external_id("exports/2026"), reserved_external_id("ada")
+    ('exports', None)
+    """
+    head = external_id.split("/", 1)[0]
+    return head if head in RESERVED_SUBRESOURCES else None
+
+
 def get_contact(session: Session, project_id: uuid.UUID, external_id: str) -> Contact:
+    reserved = reserved_external_id(external_id)
+    if reserved is not None:
+        raise NotFound(f'"contacts/{reserved}" is reserved for contact {reserved}, not an id.')
     contact = session.scalars(
         select(Contact).where(Contact.project_id == project_id, Contact.external_id == external_id)
     ).one_or_none()
@@ -124,21 +143,27 @@ def list_suppressions(
     return paginate(session, stmt, Contact, page)
 
 
-def _spellings(email: str) -> set[str]:
-    """The address as given and as ingestion stores it (normalised)."""
+def _key(email: str) -> str:
+    """The identity of ``email`` by Letter's rule; a malformed one as written."""
     try:
-        return {email, validate_email(email, check_deliverability=False).normalized}
-    except EmailNotValidError:
-        return {email}
+        return email_key(normalize_email(email))
+    except InvalidEmail:
+        return email_key(email)
 
 
 def _by_email(session: Session, project_id: uuid.UUID, email: str) -> list[Contact]:
     stmt = (
         select(Contact)
-        .where(Contact.project_id == project_id, Contact.email.in_(_spellings(email)))
+        .where(Contact.project_id == project_id, Contact.email_key == _key(email))
         .order_by(Contact.created_at, Contact.id)
     )
     return list(session.scalars(stmt))
+
+
+def find_by_email(session: Session, project_id: uuid.UUID, email: str) -> Contact | None:
+    """The project's first contact with this address, in any letter case."""
+    found = _by_email(session, project_id, email)
+    return found[0] if found else None
 
 
 def suppress_email(
@@ -146,9 +171,9 @@ def suppress_email(
 ) -> Contact:
     """Suppress every contact with this email; returns the first of them."""
     try:
-        validate_email(email, check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise Invalid(f"email: not a valid address ({exc})") from exc
+        normalize_email(email)
+    except InvalidEmail as exc:
+        raise Invalid(f"email: {exc}") from exc
     contacts = _by_email(session, project_id, email)
     if not contacts:
         raise NotFound(f'No contact with email "{email}" in this project.')

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from letter.clock import utcnow
 from letter.contacts.models import Contact
+from letter.contacts.service import find_by_email
 from letter.db.pagination import PageParams, PageResult, paginate
 from letter.delivery.models import (
     KINDS,
@@ -113,8 +114,7 @@ def resolve_recipient(
     if not email:
         raise Invalid("to: give external_id or email")
     email = check_email("to.email", email)
-    found = session.scalars(select(Contact).where(
-        Contact.project_id == project.id, Contact.email == email).limit(1)).first()
+    found = find_by_email(session, project.id, email)
     if found is not None:
         return found
     contact = Contact(project_id=project.id, email=email, traits={})

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -92,6 +93,21 @@ def render_system(message: MessageRow, secret_key: str, public_url: str,
     return OutgoingEmail(sender.envelope_from, message.to_email, raw, str(message.id))
 
 
+def _who(inviter: str) -> str:
+    """``Ada Lovelace (ada@x.test)``, or just the email when the name is its
+    local part (the default name), so no sentence reads "you invited you".
+
+    >>> _who("you <you@x.test>"), _who("Ada <ada@x.test>")
+    ('you@x.test', 'Ada (ada@x.test)')
+    """
+    name, address = parseaddr(inviter)
+    if not address or "@" not in address:
+        return inviter
+    if not name or name.casefold() == address.partition("@")[0].casefold():
+        return address
+    return f"{name} ({address})"
+
+
 class OutboxMailer:
     """The invitation mailer the auth service calls: queues into the outbox in
     the caller's transaction, so the invitation and its email commit together."""
@@ -103,6 +119,8 @@ class OutboxMailer:
     def send_invitation(
         self, *, to: str, workspace_name: str, inviter: str, role: str, raw_token: str
     ) -> None:
+        """``inviter`` is a name, an email, or both as ``"Name <email>"``."""
+        inviter = _who(inviter)
         queue_system_email(
             self.session, template="invitation", to=to,
             subject=f"{inviter} invited you to {workspace_name} on Letter",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import smtplib
 import ssl
 import threading
@@ -35,6 +36,7 @@ __all__ = [
     "SmtpTransport",
     "Transport",
     "transport_from_settings",
+    "wire_bytes",
 ]
 
 Outgoing = EmailMessage | OutgoingEmail
@@ -49,6 +51,30 @@ class SendResult:
 
 class Transport(Protocol):
     def send(self, messages: Sequence[Outgoing]) -> list[SendResult]: ...
+
+
+MAX_LINE_OCTETS = 998  # RFC 5321 4.5.3.1.6, without the CRLF
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+_LONG_LINE = re.compile(rb"[^\r\n]{%d}" % (MAX_LINE_OCTETS + 1))
+
+
+def wire_bytes(message: Outgoing) -> bytes:
+    """``message`` as SMTP carries it: CRLF line endings, no line over 998
+    octets. Raises ValueError for a line that cannot be sent as is.
+
+    >>> wire_bytes(OutgoingEmail("a@x.test", "b@x.test", b"Subject: x\n\nhi\n"))
+    b'Subject: x\r\n\r\nhi\r\n'
+    """
+    if isinstance(message, OutgoingEmail):
+        data = message.data
+    else:
+        data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+    crlf = data.count(b"\r\n")
+    if data.count(b"\n") != crlf or data.count(b"\r") != crlf:
+        data = _LINE_BREAK.sub(b"\r\n", data)
+    if _LONG_LINE.search(data) is not None:
+        raise ValueError(f"a line of the message is over {MAX_LINE_OCTETS} octets")
+    return data
 
 
 def _raw(message: Outgoing) -> bytes:
@@ -200,11 +226,14 @@ class SmtpTransport:
     @staticmethod
     def _send_one(client: smtplib.SMTP, message: Outgoing) -> tuple[SendResult, bool]:
         if isinstance(message, OutgoingEmail):
-            sender, recipients, data = message.sender, [message.recipient], message.data
+            sender, recipients = message.sender, [message.recipient]
         else:
             sender = str(message["From"])
             recipients = [str(message["To"])]
-            data = bytes(message)
+        try:
+            data = wire_bytes(message)
+        except ValueError as exc:
+            return SendResult(ok=False, permanent=True, detail=str(exc)), True
         try:
             code, reply = client.mail(sender)
             if code != 250:
@@ -215,7 +244,7 @@ class SmtpTransport:
                 if code not in (250, 251):
                     client.rset()
                     return _failure(code, reply), True
-            code, reply = _data(client, data, raw=isinstance(message, OutgoingEmail))
+            code, reply = _data(client, data)
         except smtplib.SMTPServerDisconnected as exc:
             return SendResult(ok=False, detail=f"disconnected: {exc}"), False
         except smtplib.SMTPResponseException as exc:
@@ -237,11 +266,9 @@ class SmtpTransport:
             _close(client)
 
 
-def _data(client: smtplib.SMTP, data: bytes, *, raw: bool) -> tuple[int, bytes]:
-    """DATA with dot-stuffing done by ``bytes.replace``: Letter's own messages
-    already use CRLF, so smtplib's line-ending regex pass is not needed."""
-    if not raw:
-        return client.data(data)
+def _data(client: smtplib.SMTP, data: bytes) -> tuple[int, bytes]:
+    """DATA with dot-stuffing done by ``bytes.replace``: ``data`` already has
+    CRLF line endings (``wire_bytes``), so smtplib's regex pass is not needed."""
     client.putcmd("data")
     code, reply = client.getreply()
     if code != 354:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from letter.clock import utcnow
 from letter.delivery.dkim import generate_key, public_record
 from letter.domains.models import Domain, DomainStatus
+from letter.emails import InvalidEmail, normalize_email
 from letter.errors import Conflict, Invalid, NotFound
 from letter.projects.models import Project
 
@@ -39,7 +40,6 @@ __all__ = [
 ]
 
 HOSTNAME = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-EMAIL = re.compile(r"^[^@\s\"<>,;]+@[^@\s\"<>,;]+\.[^@\s\"<>,;]+$")
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,12 @@ def domain_of(email: str) -> str:
 
 
 def check_email(field: str, value: str) -> str:
-    """A plausible single address (no display name, no spaces, no line breaks)."""
-    value = value.strip()
-    if len(value) > 320 or not EMAIL.match(value):
-        raise Invalid(f"{field}: not an email address")
-    return value
+    """One address by Letter's email rule (no display name, no line breaks),
+    normalised; ``Invalid`` naming ``field`` otherwise."""
+    try:
+        return normalize_email(value.strip())
+    except InvalidEmail as exc:
+        raise Invalid(f"{field}: {exc}") from exc
 
 
 def list_domains(session: Session, project_id: uuid.UUID) -> list[Domain]:

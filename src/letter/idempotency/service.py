@@ -1,8 +1,18 @@
-"""Store and find the first response to a request made with an Idempotency-Key."""
+"""Store and find the first response to a request made with an Idempotency-Key.
+
+Secrets minted by a create (tokens, keys, invitation secrets) are shown once:
+the stored copy has each of them replaced by ``null``, so a replay answers the
+same id, name and prefix without the secret, and no raw secret sits in the
+table for the 24 hours a record lives.
+
+>>> redact_secrets(b'{"id":"1","token":"lt_pat_' + b"a" * 48 + b'"}')
+b'{"id":"1","token":null}'
+"""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,10 +22,25 @@ from sqlalchemy.orm import Session
 from letter.clock import utcnow
 from letter.idempotency.models import IdempotencyRecord
 
-__all__ = ["RETENTION", "StoredResponse", "find", "prune", "remember", "request_fingerprint"]
+__all__ = [
+    "RETENTION",
+    "StoredResponse",
+    "find",
+    "prune",
+    "redact_secrets",
+    "remember",
+    "request_fingerprint",
+]
 
 RETENTION = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
+# Every secret Letter mints is ``lt_<kind>_`` + 48 hex digits, as a JSON string.
+_SECRET_JSON = re.compile(rb'"lt_[a-z]+_[0-9a-f]{48}"')
+
+
+def redact_secrets(body: bytes) -> bytes:
+    """The JSON ``body`` with every minted secret replaced by ``null``."""
+    return _SECRET_JSON.sub(b"null", body)
 
 
 @dataclass(frozen=True)
@@ -63,7 +88,7 @@ def remember(session: Session, scope: str, key: str, response: StoredResponse) -
             request_hash=response.request_hash,
             status_code=response.status_code,
             headers=response.headers,
-            body=response.body,
+            body=redact_secrets(response.body),
             expires_at=utcnow() + RETENTION,
         )
     )

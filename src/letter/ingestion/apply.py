@@ -24,6 +24,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from letter.contacts.models import Account, Contact, Event, MessageReceipt
+from letter.emails import email_key
 from letter.ids import uuid7
 from letter.ingestion import hooks
 from letter.ingestion.bulk import BulkWriter
@@ -158,6 +159,10 @@ def _walk(
     return events
 
 
+def _key(email: str | None) -> str | None:
+    return None if email is None else email_key(email)
+
+
 def _write_rows(
     session: Session,
     writer: BulkWriter,
@@ -173,10 +178,11 @@ def _write_rows(
     if new:
         w, pid, at = writer, writer.uuid(project_id), writer.instant(now)
         columns = ["id", "project_id", "external_id", "traits", "created_at", "updated_at"]
-        columns += ["email", "timezone", "account_id"] if is_contact else ["name"]
+        columns += ["email", "email_key", "timezone", "account_id"] if is_contact else ["name"]
         values = [
             (w.uuid(r.id), pid, r.external_id, w.json(r.traits), w.instant(r.created_at), at,
-             *((r.email, r.timezone, w.uuid(r.account_id)) if is_contact else (r.name,)))
+             *((r.email, _key(r.email), r.timezone, w.uuid(r.account_id)) if is_contact
+               else (r.name,)))
             for r in new
         ]
         inserted = writer.insert(
@@ -193,7 +199,8 @@ def _write_rows(
         for r in changed:
             row: dict[str, Any] = {"id": r.id, "traits": r.traits, "updated_at": now}
             if is_contact:
-                row.update(email=r.email, timezone=r.timezone, account_id=r.account_id)
+                row.update(email=r.email, email_key=_key(r.email), timezone=r.timezone,
+                           account_id=r.account_id)
             else:
                 row["name"] = r.name
             updates.append(row)

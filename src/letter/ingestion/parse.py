@@ -16,15 +16,19 @@ orjson produced rather than a model per item.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import available_timezones
 
 import orjson
-from email_validator import EmailNotValidError, validate_email
+
+from letter.clock import as_utc
+from letter.contacts.service import reserved_external_id
+from letter.emails import InvalidEmail, normalize_email
 
 __all__ = [
     "KINDS",
@@ -32,8 +36,8 @@ __all__ = [
     "MAX_MESSAGE_BYTES",
     "Item",
     "ItemRejected",
+    "decode_body",
     "parse_item",
-    "valid_email",
 ]
 
 KINDS = frozenset({"identify", "track", "group"})
@@ -91,6 +95,16 @@ def _identifier(value: Any, what: str, required: bool = True) -> str | None:
     return value
 
 
+def _user_id(value: Any, required: bool) -> str | None:
+    user_id = _identifier(value, "user_id", required)
+    if user_id is not None and reserved_external_id(user_id) is not None:
+        raise ItemRejected(
+            f'user_id: "{user_id}" is reserved (contacts/imports, /exports and /search'
+            " are not contact ids)"
+        )
+    return user_id
+
+
 def _object(value: Any, what: str) -> dict[str, Any]:
     if value is None:
         return {}
@@ -108,8 +122,7 @@ def _timestamp(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
         raise ItemRejected(f'timestamp: "{value[:64]}" is not an ISO 8601 instant') from exc
-    # An instant without an offset is read as UTC, as most SDKs mean it.
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return as_utc(parsed)
 
 
 @lru_cache(maxsize=1)
@@ -125,47 +138,6 @@ def _timezone(value: Any) -> str | None:
     return value
 
 
-# A plain ASCII dot-atom local part (RFC 5322 atext), which email-validator
-# accepts unchanged; anything else takes the full path.
-_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-MAX_EMAIL_LENGTH = 254
-MAX_LOCAL_LENGTH = 64
-
-
-def _full_email(value: str) -> str:
-    try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise ItemRejected(f'email: "{value[:320]}" is not a valid address ({exc})') from exc
-
-
-@lru_cache(maxsize=4096)
-def _domain(domain: str) -> str:
-    """The normalised domain, checked once per domain by email-validator."""
-    return _full_email(f"x@{domain}").partition("@")[2]
-
-
-def valid_email(value: str) -> str:
-    """The normalised form of ``value``, or ``ItemRejected`` (syntax only, no DNS).
-
-    Checked by email-validator; since most of its cost is the domain (IDNA
-    rules), the common plain address checks its domain once and caches it.
-
-    >>> valid_email("Alice@Example.COM")
-    'Alice@example.com'
-    """
-    local, at, domain = value.rpartition("@")
-    if (at and len(local) <= MAX_LOCAL_LENGTH and _PLAIN_LOCAL.fullmatch(local)
-            and domain.isascii()):
-        try:
-            normalised = f"{local}@{_domain(domain)}"
-        except ItemRejected:
-            return _full_email(value)  # for the message naming the whole address
-        if len(normalised) <= MAX_EMAIL_LENGTH:
-            return normalised
-    return _full_email(value)
-
-
 def _email(raw: dict[str, Any], traits: dict[str, Any]) -> str | None:
     value = raw.get("email")
     if value is None:
@@ -174,7 +146,10 @@ def _email(raw: dict[str, Any], traits: dict[str, Any]) -> str | None:
         return None
     if not isinstance(value, str):
         raise ItemRejected("email: must be a string")
-    return valid_email(value)
+    try:
+        return normalize_email(value)
+    except InvalidEmail as exc:
+        raise ItemRejected(f"email: {exc}") from exc
 
 
 def _identify(item: Item, raw: dict[str, Any]) -> None:
@@ -206,6 +181,39 @@ def _group(item: Item, raw: dict[str, Any]) -> None:
     item.name = name
 
 
+def _has_nul(value: Any) -> bool:
+    """Whether a NUL is in any key or string of ``value`` (no column can store one)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+# An integer literal of 19+ digits may not fit in 64 bits, and orjson would
+# read it as a float, silently changing it.
+_LONG_INTEGER = re.compile(rb"\d{19}")
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode_body(body: bytes) -> Any:
+    """The JSON ``body``, with every integer exact: orjson on the hot path,
+    the standard library when a long run of digits might be a huge integer.
+    Raises ValueError on malformed JSON.
+
+    >>> decode_body(b'{"n": 1180591620717411303424}')["n"] == 2**70
+    True
+    """
+    if _LONG_INTEGER.search(body) is None:
+        return orjson.loads(body)
+    return json.loads(body, parse_constant=_no_constants)
+
+
 _BY_KIND = {"identify": _identify, "track": _track, "group": _group}
 
 
@@ -221,14 +229,23 @@ def parse_item(raw: Any, index: int, kind: str | None = None) -> Item:
         kind = declared
     elif declared is not None and declared != kind:
         raise ItemRejected(f'type: "{declared}" sent to the {kind} endpoint')
-    if len(orjson.dumps(raw)) > MAX_MESSAGE_BYTES:
+    try:
+        encoded = orjson.dumps(raw)
+    except orjson.JSONEncodeError as exc:
+        # Only integers beyond 64 bits get here (see ``decode_body``).
+        raise ItemRejected(
+            "item: holds an integer beyond the 64-bit range; send it as a string"
+        ) from exc
+    if b"\\u0000" in encoded and _has_nul(raw):
+        raise ItemRejected("item: strings must not contain NUL (\\u0000) characters")
+    if len(encoded) > MAX_MESSAGE_BYTES:
         raise ItemRejected(
             f"item: a message is at most {MAX_MESSAGE_BYTES} bytes", code="payload_too_large"
         )
     item = Item(
         index=index,
         kind=kind,
-        user_id=_identifier(_first(raw, "user_id", "userId"), "user_id", kind != "group"),
+        user_id=_user_id(_first(raw, "user_id", "userId"), kind != "group"),
         message_id=_identifier(_first(raw, "message_id", "messageId"), "message_id", False),
         timestamp=_timestamp(raw.get("timestamp")),
     )

@@ -40,6 +40,7 @@ __all__ = [
 MAX_ATTEMPTS = 5
 PRUNE_CHUNK = 5_000
 TRUE_STRINGS = frozenset({"1", "true", "yes", "on"})
+FALSE_STRINGS = frozenset({"", "0", "false", "no", "off"})
 
 
 @dataclass
@@ -88,7 +89,10 @@ def wants_skip_triggers(body: dict[str, Any], query_value: str | None) -> bool:
     value = body.get("skip_triggers", body.get("skipTriggers"))
     if value is not None and not isinstance(value, bool):
         raise Invalid("skip_triggers: must be a boolean")
-    return bool(value) or (query_value or "").lower() in TRUE_STRINGS
+    query = (query_value or "").lower()
+    if query not in TRUE_STRINGS and query not in FALSE_STRINGS:
+        raise Invalid(f'skip_triggers: "{query[:64]}" is not a boolean (true or false)')
+    return bool(value) or query in TRUE_STRINGS
 
 
 def ingest_one(

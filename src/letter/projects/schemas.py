@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from letter.schemas import Instant, RequestModel, ResponseModel
+from letter.schemas import SHOWN_ONCE, Instant, RequestModel, ResponseModel
 
 __all__ = ["KeyCreate", "KeyCreated", "KeyOut", "ProjectCreate", "ProjectOut", "ProjectUpdate"]
 
@@ -55,4 +55,4 @@ class KeyCreated(ResponseModel):
     id: uuid.UUID
     name: str
     prefix: str
-    key: str
+    key: str | None = Field(description=SHOWN_ONCE)

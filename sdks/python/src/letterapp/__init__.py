@@ -15,11 +15,12 @@ Standard library only; Python 3.8+.
 """
 
 from ._client import Letter
-from ._errors import LetterError
+from ._errors import ItemRejected, LetterError
 from ._transport import Response, Transport, UrllibTransport
 from ._version import __version__
 
 __all__ = [
+    "ItemRejected",
     "Letter",
     "LetterError",
     "Response",

@@ -153,7 +153,9 @@ class Letter:
     Args:
         api_key: ``lt_live_`` followed by 48 hex characters, from
             Dashboard - Settings - API keys.
-        base_url: Where the API lives; override it when self-hosting.
+        base_url: Where the API lives. When not given, the environment
+            variable ``LETTER_API_URL`` is used if set (so the same code runs
+            against a self-hosted Letter), else ``https://api.letter.app``.
         flush_at: Send a batch as soon as this many items are queued (and
             never put more than this many items in one request).
         flush_interval: Seconds a partial batch may wait for more items
@@ -189,7 +191,7 @@ class Letter:
     def __init__(
         self,
         api_key: str,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: Optional[str] = None,
         flush_at: int = 50,
         flush_interval: float = 0.1,
         max_retries: int = 3,
@@ -213,6 +215,8 @@ class Letter:
                 "api_key is malformed: expected lt_live_ followed by 48 hex characters",
                 code="unauthorized",
             )
+        if base_url is None:
+            base_url = os.environ.get("LETTER_API_URL") or DEFAULT_BASE_URL
         if not isinstance(base_url, str):
             raise _config_error("base_url must be a string, got %r" % (base_url,))
         parts = urlsplit(base_url)

@@ -16,9 +16,9 @@ import time
 import traceback
 from collections import deque
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Union
+from typing import Any, Callable, Deque, List, Mapping, Optional, Union
 
-from ._errors import LetterError
+from ._errors import ItemRejected, LetterError
 from ._messages import (
     ENVELOPE_BYTES,
     MAX_BATCH_BYTES,
@@ -438,9 +438,7 @@ class Consumer:
             message = entry.get("message")
             code = code if isinstance(code, str) else "bad_request"
             message = message if isinstance(message, str) else "item rejected"
-            body: Dict[str, Any] = {"error": {"code": code, "message": message}}
-            report(
-                self.on_error,
-                LetterError(message, status=response.status, body=body),
-                [wires[index]],
+            rejected_item = ItemRejected(
+                message, code=code, batch_status=response.status, index=index
             )
+            report(self.on_error, rejected_item, [wires[index]])

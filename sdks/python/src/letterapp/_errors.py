@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-__all__ = ["LetterError"]
+__all__ = ["ItemRejected", "LetterError"]
 
 
 class LetterError(Exception):
@@ -68,5 +68,45 @@ class LetterError(Exception):
         return "LetterError(code=%r, status=%r, message=%r)" % (
             self.code,
             self.status,
+            self.message,
+        )
+
+
+class ItemRejected(LetterError):
+    """The server accepted the batch but rejected one item of it.
+
+    ``code`` and ``message`` are the item's own (``"bad_request"``,
+    ``"payload_too_large"``…); ``status`` is ``None`` because the request did
+    not fail: the batch's HTTP status is kept as context in ``batch_status``,
+    and ``index`` is the item's position in that batch::
+
+        def on_error(error, items):
+            if isinstance(error, ItemRejected):
+                log.warning("Letter rejected %s: %s", items[0], error.message)
+    """
+
+    batch_status: Optional[int]
+    index: Optional[int]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "bad_request",
+        batch_status: Optional[int] = None,
+        index: Optional[int] = None,
+    ) -> None:
+        super().__init__(message, code=code)
+        self.batch_status = batch_status
+        self.index = index
+
+    def __str__(self) -> str:
+        return "%s (item %s of a batch): %s" % (self.code, self.index, self.message)
+
+    def __repr__(self) -> str:
+        return "ItemRejected(code=%r, index=%r, batch_status=%r, message=%r)" % (
+            self.code,
+            self.index,
+            self.batch_status,
             self.message,
         )
