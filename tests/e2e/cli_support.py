@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,11 +47,11 @@ class Cli:
         return env
 
     def run(
-        self, *args: str, stdin: str | None = None, **env: str
+        self, *args: str, stdin: str | None = None, cwd: Path | None = None, **env: str
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [LETTER, *args], env=self.env(**env), input=stdin, capture_output=True, text=True,
-            timeout=60, check=False,
+            timeout=60, check=False, cwd=cwd,
         )
 
     def ok(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -105,3 +106,18 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             yield live
         finally:
             stop_server(live)
+
+
+def new_workspace(server: LiveServer, home: Path) -> Cli:
+    """A fresh owner in a fresh workspace, with its token in LETTER_PAT."""
+    return Cli(server, home, bootstrap_user(server, f"{uuid.uuid4().hex[:8]}@example.com"))
+
+
+def ingest(cli: Cli, project: str, *calls: dict[str, Any]) -> None:
+    """Contacts, events and accounts the way a backend sends them."""
+    key = cli.api("POST", f"/v1/projects/{project}/keys", json={"name": "test"}).json()["key"]
+    response = httpx.post(
+        cli.server.base_url + "/v1/batch", json={"batch": list(calls)},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code == 200, response.text

@@ -24,7 +24,9 @@ def _interactive() -> bool:
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, no_color=bool(os.environ.get("NO_COLOR")), highlight=False)
+    # NO_COLOR turns off every escape code, styles too, not only colours.
+    plain = bool(os.environ.get("NO_COLOR"))
+    return Console(stderr=stderr, color_system=None if plain else "auto", highlight=False)
 
 
 def err(message: str) -> None:
