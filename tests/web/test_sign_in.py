@@ -104,3 +104,30 @@ def test_device_page_sends_strangers_to_sign_in(client):
     response = client.get("/device?user_code=BCDF-GHJK", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/sign-in?next=%2Fdevice%3Fuser_code%3DBCDF-GHJK"
+
+
+def test_worker_prunes_expired_sessions_and_old_device_logins(client, db, settings):
+    from datetime import timedelta
+
+    from letter.auth.models import DeviceAuthorization
+    from letter.clock import utcnow
+    from letter.runtime import Runtime
+    from letter.worker.loop import Worker, default_jobs
+
+    client.get("/sign-in")
+    client.post("/v1/device/code", json={})
+    client.post("/v1/device/code", json={})
+    with db.session() as session:
+        first, second = session.scalars(select(DeviceAuthorization)).all()
+        first.expires_at = utcnow() - timedelta(days=2)
+        second.expires_at = utcnow() - timedelta(minutes=1)  # recent: the CLI may still ask
+        live = session.scalars(select(WebSession)).one()
+        live_id = live.id
+        session.add(WebSession(token_hash="0" * 64, csrf_secret="x",
+                               expires_at=utcnow() - timedelta(seconds=1)))
+    assert "prune-sign-ins" in {j.name for j in default_jobs()}
+    worker = Worker(Runtime.build(settings, db=db))
+    assert worker.run_once() >= 1
+    with db.session() as session:
+        assert [r.id for r in session.scalars(select(WebSession))] == [live_id]
+        assert [r.id for r in session.scalars(select(DeviceAuthorization))] == [second.id]

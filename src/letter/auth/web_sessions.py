@@ -17,7 +17,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from letter.auth.models import User, WebSession
+from letter.auth.models import DeviceAuthorization, User, WebSession
 from letter.auth.security import hash_password, hash_secret, verify_password
 from letter.clock import utcnow
 from letter.errors import Forbidden, RateLimited, Unauthorized
@@ -28,6 +28,7 @@ __all__ = [
     "check_csrf",
     "csrf_token",
     "open_anonymous",
+    "prune_expired",
     "resolve",
     "sign_in",
     "sign_out",
@@ -133,3 +134,18 @@ def sign_in(
 
 def sign_out(session: Session, row: WebSession) -> None:
     session.execute(delete(WebSession).where(WebSession.id == row.id))
+
+
+def prune_expired(session: Session, limit: int = 1000) -> int:
+    """Delete up to ``limit`` expired sessions and device logins past their
+    expiry (a day late, so a slow CLI still hears ``expired_token``)."""
+    now = utcnow()
+    gone = 0
+    for model, cutoff in (
+        (WebSession, now),
+        (DeviceAuthorization, now - timedelta(days=1)),
+    ):
+        ids = select(model.id).where(model.expires_at < cutoff).limit(limit)
+        result = session.execute(delete(model).where(model.id.in_(ids)))
+        gone += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return gone

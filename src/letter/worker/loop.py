@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from letter.auth import web_sessions
 from letter.idempotency import service as idempotency
 from letter.ingestion import service as ingestion
 from letter.runtime import Runtime
@@ -45,6 +46,10 @@ def _prune_receipts(session: Session, _runtime: Runtime) -> int:
     return ingestion.prune_receipts(session)
 
 
+def _prune_sign_ins(session: Session, _runtime: Runtime) -> int:
+    return web_sessions.prune_expired(session)
+
+
 def _recount_segments(session: Session, _runtime: Runtime) -> int:
     # One segment per transaction: a count over a large audience takes a while and
     # SQLite holds its write lock for the whole transaction. A job that did work
@@ -65,6 +70,7 @@ def default_jobs() -> list[Job]:
         Job("outbox", every=0.5, run=_drain_outbox),
         Job("prune-idempotency", every=3600, run=_prune_idempotency),
         Job("prune-message-receipts", every=3600, run=_prune_receipts),
+        Job("prune-sign-ins", every=3600, run=_prune_sign_ins),
         Job("recount-segments", every=30, run=_recount_segments),
     ]
 
