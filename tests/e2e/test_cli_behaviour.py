@@ -71,6 +71,9 @@ def test_no_escape_codes_when_piped_or_with_no_color(server, tmp_path):
     assert b"\x1b" not in plain and b"SLUG" in plain and b"Colour [bold]me[/bold]" in plain
     shown = _run_in_terminal(cli, "projects", "get", "colour-bold-me-bold", NO_COLOR="1")
     assert b"\x1b" not in shown and b"timezone" in shown
+    assert b"\x1b" in _run_in_terminal(cli, "projects", "--help")
+    help_text = _run_in_terminal(cli, "projects", "--help", NO_COLOR="1")
+    assert b"\x1b" not in help_text and b"create" in help_text
 
 
 def test_lists_follow_cursors(server, tmp_path):

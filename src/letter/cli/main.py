@@ -7,6 +7,7 @@ command needs them, so ``letter --help`` and list commands start fast.
 
 from __future__ import annotations
 
+import os
 from importlib import import_module
 
 import typer
@@ -14,6 +15,13 @@ import typer
 from letter.cli import server
 from letter.cli.commands import GROUPS, auth
 from letter.cli.commands import api as raw_api
+
+if os.environ.get("NO_COLOR"):
+    # Typer's help and error panels honour NO_COLOR for colours only; this
+    # turns off their bold and dim escape codes as well.
+    import typer.rich_utils
+
+    typer.rich_utils.COLOR_SYSTEM = None
 
 app = typer.Typer(
     no_args_is_help=True,
