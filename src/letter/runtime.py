@@ -38,6 +38,8 @@ class Runtime:
                     # Failed sign-ins, per email and per client address.
                     "signin_email": "5 per 15 minutes",
                     "signin_ip": "30 per 15 minutes",
+                    # Unauthenticated CLI logins started, per client address.
+                    "device_code": "20 per minute",
                 },
                 settings.redis_url,
             ),

@@ -155,3 +155,19 @@ def test_user_with_two_workspaces_picks_one_they_belong_to(client, db):
     token = _poll(client, body["device_code"]).json()["token"]
     me = client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
     assert me["workspace"]["name"] == "Beta"
+
+
+def test_starting_logins_is_rate_limited_per_address(client):
+    for _ in range(20):
+        assert client.post("/v1/device/code", json={}).status_code == 200
+    limited = client.post("/v1/device/code", json={})
+    body = assert_error_with_retry(limited)
+    assert body["error"]["retryAfter"] >= 1
+
+
+def assert_error_with_retry(response):
+    assert response.status_code == 429, response.text
+    assert int(response.headers["retry-after"]) >= 1
+    body = response.json()
+    assert body["error"]["code"] == "rate_limited"
+    return body

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from letter.api.deps import RuntimeDep, SessionDep
+from letter.api.deps import RuntimeDep, SessionDep, count_request
 from letter.auth import device
 from letter.auth.schemas import DeviceCodeOut, DeviceCodeRequest, DeviceTokenRequest, TokenCreated
 
@@ -16,6 +16,8 @@ def device_code(
     body: DeviceCodeRequest, request: Request, session: SessionDep, runtime: RuntimeDep
 ) -> DeviceCodeOut:
     ip = request.client.host if request.client else None
+    # Anyone may start a login, so each address gets a budget of them.
+    count_request(request, runtime.limiter, "device_code", ip or "unknown")
     pending = device.start(session, body.client_name, ip)
     shown = device.format_user_code(pending.authorization.user_code)
     uri = f"{runtime.settings.public_url.rstrip('/')}/device"
