@@ -101,9 +101,14 @@ def test_expired_login_exits_4(server, tmp_path):
 def test_login_with_token_from_stdin(server, tmp_path):
     token = bootstrap_user(server, _email())
     cli = Cli(server, tmp_path)
-    done = cli.run("login", "--with-token", stdin=token + "\n")
+    assert cli.run("auth", "status").returncode == 4
+    done = cli.run(
+        "login", "--with-token", "--api-url", server.base_url, stdin=token + "\n",
+        LETTER_API_URL="",
+    )
     assert done.returncode == 0, done.stderr
-    assert cli.ok("projects", "list").returncode == 0
+    # The server address was stored with the token.
+    assert cli.run("projects", "list", LETTER_API_URL="").returncode == 0
     cli.token = token
     # Logout finds the pasted token by its prefix and revokes it.
     assert cli.run("logout", LETTER_PAT="").returncode == 0
