@@ -19,6 +19,7 @@ from letter.runtime import Runtime
 
 __all__ = [
     "COOKIE",
+    "current",
     "db_session",
     "ensure_session",
     "redirect_to_sign_in",
