@@ -103,3 +103,10 @@ def test_sender_identity_uses_the_same_rule(client, owner, project):
     )
     assert good.status_code == 200, good.text
     assert good.json()["from_email"] == "Hello@acme.test"
+    # Letter's own default sending domain is a .localhost name.
+    local = client.put(
+        "/v1/projects/acme/sender-identity",
+        json={"from_email": "hello@acme.letter.localhost", "from_name": "Acme"},
+        headers=owner.headers,
+    )
+    assert local.status_code == 200, local.text

@@ -14,6 +14,7 @@ from letter.api import (
     audience,
     contacts,
     delivery_public,
+    device,
     domains,
     health,
     identity,
@@ -30,7 +31,9 @@ from letter.api.middleware import BodyLimitMiddleware, UnitOfWorkMiddleware
 from letter.runtime import Runtime
 from letter.schemas import ERROR_RESPONSES
 from letter.settings import Settings
+from letter.web import device as device_pages
 from letter.web import invitations as invitation_pages
+from letter.web import signin as signin_pages
 
 __all__ = ["create_app"]
 
@@ -63,6 +66,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_error_handlers(app)
     resources = (
         identity,
+        device,
         members,
         projects,
         ingestion,
@@ -80,6 +84,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     metrics = Metrics()
     app.include_router(metrics_router(metrics, runtime.settings.metrics_token))
     app.include_router(invitation_pages.router)
+    app.include_router(signin_pages.router)
+    app.include_router(device_pages.router)
     app.add_middleware(UnitOfWorkMiddleware, new_session=runtime.db.new_session)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for(runtime.settings))
     app.add_middleware(MetricsMiddleware, metrics=metrics)

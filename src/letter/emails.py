@@ -1,9 +1,10 @@
 """The one email rule, for every caller: ingestion, contacts, suppressions,
 sends, sender identities and team members.
 
-Syntax is checked by email-validator without DNS; the special-use ``.test``
-domain is accepted (email-validator's ``test_environment``), since staging
-setups use it with a local mail catcher. The domain is lower-cased and the local part kept as
+Syntax is checked by email-validator without DNS; special-use domains
+(``.test``, ``.localhost``, ``.local``) are accepted, since
+staging setups use them with a local mail catcher and Letter's own default
+sending domain is ``letter.localhost``. The domain is lower-cased and the local part kept as
 written; two addresses that differ only in case are the same person, so
 identity is compared on :func:`email_key`.
 
@@ -11,8 +12,8 @@ identity is compared on :func:`email_key`.
 'Ada@example.com'
 >>> email_key("Ada@Example.COM") == email_key("ada@example.com")
 True
->>> normalize_email("qa@staging.test")
-'qa@staging.test'
+>>> normalize_email("qa@staging.test"), normalize_email("hello@acme.letter.localhost")
+('qa@staging.test', 'hello@acme.letter.localhost')
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+import email_validator
 from email_validator import EmailNotValidError, validate_email
 
 __all__ = ["InvalidEmail", "email_key", "normalize_email"]
@@ -30,6 +32,15 @@ MAX_LOCAL_LENGTH = 64
 # A plain ASCII dot-atom local part (RFC 5322 atext), which email-validator
 # accepts unchanged; anything else takes the full path.
 _PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+# email-validator refuses these names unless removed from its list (its
+# documented switch); .invalid, .arpa and .onion stay refused: no mailbox
+# lives there.
+_ACCEPTED_SPECIAL_USE = {"local", "localhost", "test"}
+email_validator.SPECIAL_USE_DOMAIN_NAMES[:] = [
+    name for name in email_validator.SPECIAL_USE_DOMAIN_NAMES if name not in _ACCEPTED_SPECIAL_USE
+]
 
 
 class InvalidEmail(ValueError):

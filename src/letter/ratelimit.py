@@ -63,3 +63,20 @@ class RateLimiter:
                 retry_after,
             )
         return stats
+
+    def exhausted(self, kind: str, identity: str) -> int:
+        """Seconds until ``identity`` may try again, or 0 when it has budget left
+        (a check that does not count, for limits that count only failures)."""
+        item = self.items[kind]
+        if self.limiter.test(item, kind, identity):
+            return 0
+        reset_time, _ = self.limiter.get_window_stats(item, kind, identity)
+        return max(1, math.ceil(reset_time - time.time()))
+
+    def count_failure(self, kind: str, identity: str) -> None:
+        self.limiter.hit(self.items[kind], kind, identity)
+
+    def first_within(self, key: str, seconds: int) -> bool:
+        """True for the first call with ``key`` in a ``seconds``-long span that
+        starts at that call (RFC 8628 polling: one poll per interval)."""
+        return self.storage.incr(f"letter/once/{key}", seconds) == 1

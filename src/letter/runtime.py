@@ -31,7 +31,15 @@ class Runtime:
             settings=settings,
             db=db or Database.from_url(settings.database_url),
             limiter=RateLimiter(
-                {"pat": settings.rate_limit, "ingest": settings.ingest_rate_limit},
+                {
+                    "pat": settings.rate_limit,
+                    "ingest": settings.ingest_rate_limit,
+                    # Failed sign-ins, per email and per client address.
+                    "signin_email": "5 per 15 minutes",
+                    "signin_ip": "30 per 15 minutes",
+                    # Unauthenticated CLI logins started, per client address.
+                    "device_code": "20 per minute",
+                },
                 settings.redis_url,
             ),
             transport=transport,

@@ -3,7 +3,15 @@
 Alembic and the schema tests read ``Base.metadata`` from here.
 """
 
-from letter.auth.models import Invitation, Membership, PersonalAccessToken, User, Workspace
+from letter.auth.models import (
+    DeviceAuthorization,
+    Invitation,
+    Membership,
+    PersonalAccessToken,
+    User,
+    WebSession,
+    Workspace,
+)
 from letter.contacts.models import Account, Contact, Event, MessageReceipt
 from letter.db.base import Base
 from letter.delivery.models import Message, MessageEvent
@@ -18,6 +26,7 @@ __all__ = [
     "Account",
     "Base",
     "Contact",
+    "DeviceAuthorization",
     "Domain",
     "Event",
     "IdempotencyRecord",
@@ -33,5 +42,6 @@ __all__ = [
     "Segment",
     "Template",
     "User",
+    "WebSession",
     "Workspace",
 ]

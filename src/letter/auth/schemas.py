@@ -13,6 +13,9 @@ from letter.schemas import SHOWN_ONCE, Instant, RequestModel, ResponseModel
 __all__ = [
     "AcceptInvitation",
     "AcceptedOut",
+    "DeviceCodeOut",
+    "DeviceCodeRequest",
+    "DeviceTokenRequest",
     "InvitationBrief",
     "InvitationOut",
     "InviteIn",
@@ -114,3 +117,20 @@ class AcceptedOut(ResponseModel):
     workspace: WorkspaceOut
     role: str
     token: str | None = Field(description=SHOWN_ONCE)
+
+
+class DeviceCodeRequest(RequestModel):
+    client_name: str = Field(default="letter CLI", min_length=1, max_length=200)
+
+
+class DeviceCodeOut(ResponseModel):
+    device_code: str
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str
+    expires_in: int
+    interval: int
+
+
+class DeviceTokenRequest(RequestModel):
+    device_code: str = Field(min_length=1, max_length=200)
