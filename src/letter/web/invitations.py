@@ -6,21 +6,16 @@ It holds no secret of its own: the form posts the token from the link to
 
 from __future__ import annotations
 
-import html
-from pathlib import Path
-from string import Template
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-router = APIRouter(include_in_schema=False)
+from letter.web.templating import render
 
-PAGE = Template((Path(__file__).parent / "pages" / "accept_invitation.html").read_text())
+router = APIRouter(include_in_schema=False)
 
 
 @router.get("/invitations/accept", response_class=HTMLResponse)
 def accept_page(token: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
-    return HTMLResponse(
-        PAGE.substitute(token=html.escape(token, quote=True)), headers={"Cache-Control": "no-store"}
-    )
+    return render("accept_invitation.html", token=token, error=None)
