@@ -24,7 +24,7 @@ from letter.api import (
     segments,
     templates,
 )
-from letter.api.errors import install_error_handlers
+from letter.api.errors import document_errors, install_error_handlers
 from letter.api.metrics import Metrics, MetricsMiddleware, metrics_router
 from letter.api.middleware import BodyLimitMiddleware, UnitOfWorkMiddleware
 from letter.runtime import Runtime
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    document_errors(app)
     resources = (
         identity,
         members,
