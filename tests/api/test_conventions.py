@@ -279,3 +279,20 @@ def test_one_message_for_a_body_that_cannot_be_parsed(client, owner, project):
             )
             messages.add(assert_error(response, 400, "bad_request")["error"]["message"])
     assert messages == {"Malformed JSON body."}
+
+
+def test_docs_load_every_asset_from_letter_itself(client):
+    import re
+
+    page = client.get("/docs")
+    assert page.status_code == 200
+    links = re.findall(r'(?:src|href)=["\']([^"\']+)["\']', page.text)
+    links += re.findall(r"url: ['\"]([^'\"]+)['\"]", page.text)
+    assert links and "https://" not in page.text and "http://" not in page.text
+    for link in links:
+        assert link.startswith("/"), link
+        asset = client.get(link)
+        assert asset.status_code == 200, link
+    assert "/docs/assets/swagger-ui-bundle.js" in links
+    bundle = client.get("/docs/assets/swagger-ui-bundle.js")
+    assert len(bundle.content) > 100_000 and "javascript" in bundle.headers["content-type"]
