@@ -25,7 +25,8 @@ from letter.api import (
     segments,
     templates,
 )
-from letter.api.errors import install_error_handlers
+from letter.api.docs import install_docs
+from letter.api.errors import document_errors, install_error_handlers
 from letter.api.metrics import Metrics, MetricsMiddleware, metrics_router
 from letter.api.middleware import BodyLimitMiddleware, UnitOfWorkMiddleware
 from letter.runtime import Runtime
@@ -59,11 +60,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version=__version__,
         summary="Lifecycle email: ingestion and management APIs.",
         openapi_url="/v1/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by letter.api.docs, without a CDN
         redoc_url=None,
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    document_errors(app)
+    install_docs(app, "/v1/openapi.json")
     resources = (
         identity,
         device,

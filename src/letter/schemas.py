@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer, field_validator
 
 from letter.clock import as_utc, iso
+from letter.db.pagination import PageResult
 
 __all__ = [
     "ERROR_RESPONSES",
@@ -19,6 +21,7 @@ __all__ = [
     "Page",
     "RequestModel",
     "ResponseModel",
+    "page_of",
 ]
 
 T = TypeVar("T")
@@ -65,6 +68,15 @@ class ResponseModel(BaseModel):
 class Page(BaseModel, Generic[T]):
     data: list[T]
     next_cursor: str | None
+
+
+def page_of(result: PageResult[Any], convert: Callable[[Any], T]) -> Page[T]:
+    """The API's list envelope for one page of a service's results.
+
+    >>> page_of(PageResult([1, 2], "c"), str)
+    Page(data=['1', '2'], next_cursor='c')
+    """
+    return Page(data=[convert(item) for item in result.items], next_cursor=result.next_cursor)
 
 
 class ListEnvelope(BaseModel, Generic[T]):

@@ -247,3 +247,52 @@ def test_metrics_count_requests_by_route_template(client, owner, project):
     assert 'route="/v1/projects/{slug}",status="404"} 1.0' in text
     assert "letter_http_request_duration_seconds_bucket" in text
     assert "/v1/projects/acme" not in text
+
+
+def test_openapi_documents_the_400_actually_returned(client):
+    spec = client.get("/v1/openapi.json").json()
+    text = str(spec)
+    assert "'422'" not in text and "HTTPValidationError" not in text
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            takes_input = operation.get("parameters") or operation.get("requestBody")
+            if takes_input:
+                error = operation["responses"].get("400")
+                assert error, (method, path)
+                schema = error["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path)
+
+
+def test_one_message_for_a_body_that_cannot_be_parsed(client, owner, project):
+    key = client.post("/v1/projects/acme/keys", json={"name": "k"}, headers=owner.headers)
+    deep = b"[" * 5000 + b"]" * 5000
+    messages = set()
+    for path, auth in (
+        ("/v1/projects", owner.headers),
+        ("/v1/tokens", owner.headers),
+        ("/v1/identify", {"Authorization": f"Bearer {key.json()['key']}"}),
+        ("/v1/batch", {"Authorization": f"Bearer {key.json()['key']}"}),
+    ):
+        for body in (deep, b"{not json"):
+            response = client.post(
+                path, content=body, headers={**auth, "Content-Type": "application/json"}
+            )
+            messages.add(assert_error(response, 400, "bad_request")["error"]["message"])
+    assert messages == {"Malformed JSON body."}
+
+
+def test_docs_load_every_asset_from_letter_itself(client):
+    import re
+
+    page = client.get("/docs")
+    assert page.status_code == 200
+    links = re.findall(r'(?:src|href)=["\']([^"\']+)["\']', page.text)
+    links += re.findall(r"url: ['\"]([^'\"]+)['\"]", page.text)
+    assert links and "https://" not in page.text and "http://" not in page.text
+    for link in links:
+        assert link.startswith("/"), link
+        asset = client.get(link)
+        assert asset.status_code == 200, link
+    assert "/docs/assets/swagger-ui-bundle.js" in links
+    bundle = client.get("/docs/assets/swagger-ui-bundle.js")
+    assert len(bundle.content) > 100_000 and "javascript" in bundle.headers["content-type"]

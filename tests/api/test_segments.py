@@ -104,7 +104,7 @@ def test_invalid_filters_are_400_naming_the_path_and_change_nothing(client, owne
     assert_error(client.post(base, json={"name": "x"}, headers=owner.headers), 400, "bad_request")
     assert_error(client.post(base, json={"name": " ", "filter": PAID}, headers=owner.headers),
                  400, "bad_request")
-    assert client.get(base, headers=owner.headers).json() == {"data": []}
+    assert client.get(base, headers=owner.headers).json() == {"data": [], "next_cursor": None}
     good = client.post(base, json={"name": "ok", "filter": PAID}, headers=owner.headers).json()
     assert_error(client.patch(f"{base}/{good['id']}", json={"filter": bad},
                               headers=owner.headers), 400, "bad_request")

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.e2e.conftest import start_server, stop_server, wait_for_files
 
@@ -59,3 +60,33 @@ def test_a_metrics_token_is_required_once_set(tmp_path: Path, fresh_database_url
         assert right.status_code == 200 and "letter_http_requests" in right.text
     finally:
         stop_server(server)
+
+
+def _non_loopback_address() -> str | None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks a route
+        except OSError:
+            return None
+        address: str = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+def test_metrics_stay_on_loopback_without_a_token(tmp_path: Path, fresh_database_url: str) -> None:
+    address = _non_loopback_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address")
+    server = start_server(tmp_path / "data", fresh_database_url, None, "--host", "0.0.0.0")
+    try:
+        port = server.base_url.rsplit(":", 1)[1]
+        assert httpx.get(f"{server.base_url}/metrics", timeout=10).status_code == 200
+        remote = httpx.get(f"http://{address}:{port}/metrics", timeout=10)
+        assert remote.status_code == 404 and remote.json()["error"]["code"] == "not_found"
+        assert httpx.get(f"http://{address}:{port}/healthz", timeout=10).status_code == 200
+    finally:
+        stop_server(server)
+    assert server.process.stderr is not None
+    stderr = server.process.stderr.read().decode()
+    assert "LETTER_METRICS_TOKEN" in stderr and "loopback only" in stderr

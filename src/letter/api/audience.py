@@ -18,7 +18,7 @@ from letter.contacts.schemas import (
     TraitOut,
 )
 from letter.contacts.traits import summarise_traits
-from letter.schemas import ListEnvelope, Page
+from letter.schemas import Page, page_of
 
 router = APIRouter(prefix="/v1/projects/{slug}", tags=["audience"])
 
@@ -26,9 +26,7 @@ router = APIRouter(prefix="/v1/projects/{slug}", tags=["audience"])
 @router.get("/accounts", response_model=Page[AccountOut])
 def list_accounts(project: ProjectDep, session: SessionDep, page: PageDep) -> Page[AccountOut]:
     result = service.list_accounts(session, project.id, page)
-    return Page(
-        data=[AccountOut.model_validate(a) for a in result.items], next_cursor=result.next_cursor
-    )
+    return page_of(result, AccountOut.model_validate)
 
 
 @router.get("/accounts/{external_id:path}", response_model=AccountDetailOut)
@@ -54,12 +52,9 @@ def list_events(
     name: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
 ) -> Page[EventOut]:
     result = service.list_events(session, project.id, page, name)
-    return Page(
-        data=[EventOut.model_validate(e) for e in result.items], next_cursor=result.next_cursor
-    )
+    return page_of(result, EventOut.model_validate)
 
 
-@router.get("/traits", response_model=ListEnvelope[TraitOut])
-def list_traits(project: ProjectDep, session: SessionDep) -> ListEnvelope[TraitOut]:
-    rows = summarise_traits(session, project.id)
-    return ListEnvelope(data=[TraitOut.model_validate(r) for r in rows])
+@router.get("/traits", response_model=Page[TraitOut])
+def list_traits(project: ProjectDep, session: SessionDep, page: PageDep) -> Page[TraitOut]:
+    return page_of(summarise_traits(session, project.id, page), TraitOut.model_validate)

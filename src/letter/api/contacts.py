@@ -17,7 +17,7 @@ from letter.contacts.schemas import (
     SuppressionCreate,
     SuppressionOut,
 )
-from letter.schemas import Page
+from letter.schemas import Page, page_of
 
 router = APIRouter(prefix="/v1/projects/{slug}", tags=["contacts"])
 
@@ -29,9 +29,7 @@ EmailPath = Annotated[str, Path(min_length=1, max_length=320)]
 @router.get("/contacts", response_model=Page[ContactOut])
 def list_contacts(project: ProjectDep, session: SessionDep, page: PageDep) -> Page[ContactOut]:
     result = service.list_contacts(session, project.id, page)
-    return Page(
-        data=[ContactOut.model_validate(c) for c in result.items], next_cursor=result.next_cursor
-    )
+    return page_of(result, ContactOut.model_validate)
 
 
 @router.get("/contacts/{external_id:path}", response_model=ContactDetailOut)
@@ -67,10 +65,7 @@ def resubscribe_contact(external_id: ExternalId, project: ProjectDep, session: S
 def list_suppressions(project: ProjectDep, session: SessionDep, page: PageDep
                       ) -> Page[SuppressionOut]:
     result = service.list_suppressions(session, project.id, page)
-    return Page(
-        data=[SuppressionOut.model_validate(c) for c in result.items],
-        next_cursor=result.next_cursor,
-    )
+    return page_of(result, SuppressionOut.model_validate)
 
 
 @router.post("/suppressions", status_code=201, response_model=SuppressionOut)

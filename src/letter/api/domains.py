@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from letter.api.deps import AdminProjectDep, RuntimeDep, SessionDep
+from letter.api.pagination import PageDep
 from letter.domains import service
 from letter.domains.models import Domain
 from letter.domains.schemas import (
@@ -17,7 +18,7 @@ from letter.domains.schemas import (
     SendingMode,
 )
 from letter.projects.schemas import ProjectOut
-from letter.schemas import ListEnvelope
+from letter.schemas import Page, page_of
 
 router = APIRouter(prefix="/v1/projects/{slug}", tags=["sending"])
 
@@ -34,9 +35,9 @@ def _out(domain: Domain) -> DomainOut:
     )
 
 
-@router.get("/domains", response_model=ListEnvelope[DomainOut])
-def list_domains(project: AdminProjectDep, session: SessionDep) -> ListEnvelope[DomainOut]:
-    return ListEnvelope(data=[_out(d) for d in service.list_domains(session, project.id)])
+@router.get("/domains", response_model=Page[DomainOut])
+def list_domains(project: AdminProjectDep, session: SessionDep, page: PageDep) -> Page[DomainOut]:
+    return page_of(service.list_domains(session, project.id, page), _out)
 
 
 @router.post("/domains", status_code=201, response_model=DomainOut)

@@ -14,7 +14,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from letter.errors import Invalid, LetterError, NotFound
 
-__all__ = ["JSONBytes", "error_response", "install_error_handlers", "validation_message"]
+__all__ = [
+    "MALFORMED_JSON",
+    "JSONBytes",
+    "document_errors",
+    "error_response",
+    "install_error_handlers",
+    "validation_message",
+]
+
+MALFORMED_JSON = "Malformed JSON body."
+# What FastAPI raises when it cannot decode a body (too deep a nesting, for one).
+_FASTAPI_PARSE_ERROR = "There was an error parsing the body"
 
 log = logging.getLogger("letter.api")
 
@@ -49,7 +60,7 @@ def validation_message(exc: RequestValidationError) -> str:
         where = _location(tuple(err.get("loc", ())))
         kind = err.get("type", "")
         if kind == "json_invalid":
-            messages.append("Malformed JSON body.")
+            messages.append(MALFORMED_JSON)
         elif kind == "extra_forbidden":
             messages.append(f"{where}: unknown field")
         elif kind == "missing":
@@ -72,7 +83,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONBytes:
         if exc.status_code in (404, 405):
             return error_response(NotFound(f"No route {request.method} {request.url.path}."))
-        error = LetterError(str(exc.detail))
+        detail = str(exc.detail)
+        error = LetterError(MALFORMED_JSON if detail == _FASTAPI_PARSE_ERROR else detail)
         error.status = exc.status_code
         error.code = "bad_request" if exc.status_code < 500 else "internal_error"
         return error_response(error)
@@ -88,3 +100,31 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> JSONBytes:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(LetterError("An unexpected error occurred; it has been logged."))
+
+
+def document_errors(app: FastAPI) -> None:
+    """Make the OpenAPI document say what is returned: a bad request is a 400
+    with the error shape, never FastAPI's 422 ``HTTPValidationError``."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        bad_request = {
+            "description": "bad_request: malformed JSON or failed validation",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
+            },
+        }
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                if responses.pop("422", None) is not None:
+                    responses.setdefault("400", bad_request)
+        components = schema.get("components", {}).get("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -10,7 +10,7 @@ from letter.api.deps import PrincipalDep, SessionDep
 from letter.api.pagination import PageDep
 from letter.auth import service
 from letter.auth.schemas import MeOut, TokenCreate, TokenCreated, TokenOut, UserOut, WorkspaceOut
-from letter.schemas import Page
+from letter.schemas import Page, page_of
 
 router = APIRouter(prefix="/v1", tags=["identity"])
 
@@ -27,9 +27,7 @@ def me(principal: PrincipalDep) -> MeOut:
 @router.get("/tokens", response_model=Page[TokenOut])
 def list_tokens(session: SessionDep, principal: PrincipalDep, page: PageDep) -> Page[TokenOut]:
     result = service.list_tokens(session, principal, page)
-    return Page(
-        data=[TokenOut.model_validate(t) for t in result.items], next_cursor=result.next_cursor
-    )
+    return page_of(result, TokenOut.model_validate)
 
 
 @router.post("/tokens", status_code=201, response_model=TokenCreated)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from letter.api.deps import count_request
-from letter.api.errors import JSONBytes
+from letter.api.errors import MALFORMED_JSON, JSONBytes
 from letter.errors import Invalid
 from letter.ingestion import service
 from letter.ingestion.parse import decode_body
@@ -48,7 +48,7 @@ def _decode(body: bytes) -> Any:
     try:
         return decode_body(body)
     except (ValueError, RecursionError) as exc:
-        raise Invalid("Malformed JSON body.") from exc
+        raise Invalid(MALFORMED_JSON) from exc
 
 
 def _handle(request: Request, session: Session, runtime: Runtime, kind: str, body: bytes

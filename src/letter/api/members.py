@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Response
 
@@ -21,7 +22,7 @@ from letter.auth.schemas import (
     WorkspaceOut,
 )
 from letter.delivery.system import OutboxMailer
-from letter.schemas import Page
+from letter.schemas import Page, page_of
 
 router = APIRouter(prefix="/v1", tags=["members"])
 
@@ -29,13 +30,12 @@ router = APIRouter(prefix="/v1", tags=["members"])
 @router.get("/members", response_model=Page[MemberOut])
 def list_members(session: SessionDep, principal: AdminDep, page: PageDep) -> Page[MemberOut]:
     result = service.list_members(session, principal.workspace_id, page)
-    return Page(
-        data=[
-            MemberOut(user_id=u.id, email=u.email, name=u.name, role=m.role, joined_at=m.created_at)
-            for m, u in result.items
-        ],
-        next_cursor=result.next_cursor,
-    )
+    return page_of(result, _member)
+
+
+def _member(row: Any) -> MemberOut:
+    m, u = row
+    return MemberOut(user_id=u.id, email=u.email, name=u.name, role=m.role, joined_at=m.created_at)
 
 
 @router.post("/members", status_code=201, response_model=MemberInvitationOut)
@@ -61,9 +61,7 @@ def list_invitations(
     session: SessionDep, principal: AdminDep, page: PageDep
 ) -> Page[InvitationOut]:
     result = service.list_invitations(session, principal.workspace_id, page)
-    return Page(
-        data=[InvitationOut.model_validate(i) for i in result.items], next_cursor=result.next_cursor
-    )
+    return page_of(result, InvitationOut.model_validate)
 
 
 @router.post("/invitations", status_code=201, response_model=InvitationBrief)

@@ -17,7 +17,7 @@ from letter.delivery.schemas import (
     MessageOut,
     MessageQueued,
 )
-from letter.schemas import Page
+from letter.schemas import Page, page_of
 
 router = APIRouter(prefix="/v1/projects/{slug}/messages", tags=["messages"])
 
@@ -52,8 +52,7 @@ def list_messages(
         session, project.id, page, contact_id=contact, state=state,
         broadcast_id=broadcast_id, sequence_id=sequence_id,
     )
-    return Page(data=[MessageOut.model_validate(m) for m in result.items],
-                next_cursor=result.next_cursor)
+    return page_of(result, MessageOut.model_validate)
 
 
 @router.get("/{message_id}", response_model=MessageDetail)

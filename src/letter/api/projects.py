@@ -17,7 +17,7 @@ from letter.projects.schemas import (
     ProjectOut,
     ProjectUpdate,
 )
-from letter.schemas import Page
+from letter.schemas import Page, page_of
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
 
@@ -25,9 +25,7 @@ router = APIRouter(prefix="/v1/projects", tags=["projects"])
 @router.get("", response_model=Page[ProjectOut])
 def list_projects(session: SessionDep, principal: PrincipalDep, page: PageDep) -> Page[ProjectOut]:
     result = service.list_projects(session, principal.workspace_id, page)
-    return Page(
-        data=[ProjectOut.model_validate(p) for p in result.items], next_cursor=result.next_cursor
-    )
+    return page_of(result, ProjectOut.model_validate)
 
 
 @router.post("", status_code=201, response_model=ProjectOut)
@@ -56,9 +54,7 @@ def delete_project(project: AdminProjectDep, session: SessionDep) -> Response:
 @router.get("/{slug}/keys", response_model=Page[KeyOut])
 def list_keys(project: ProjectDep, session: SessionDep, page: PageDep) -> Page[KeyOut]:
     result = service.list_keys(session, project.id, page)
-    return Page(
-        data=[KeyOut.model_validate(k) for k in result.items], next_cursor=result.next_cursor
-    )
+    return page_of(result, KeyOut.model_validate)
 
 
 @router.post("/{slug}/keys", status_code=201, response_model=KeyCreated)

@@ -7,9 +7,10 @@ import uuid
 from fastapi import APIRouter, Response
 
 from letter.api.deps import ProjectDep, SessionDep
+from letter.api.pagination import PageDep
 from letter.contacts.schemas import ContactOut
 from letter.db.pagination import PageParams
-from letter.schemas import ListEnvelope, Page
+from letter.schemas import Page, page_of
 from letter.segments import service
 from letter.segments.schemas import (
     ContactSearch,
@@ -23,10 +24,9 @@ from letter.segments.schemas import (
 router = APIRouter(prefix="/v1/projects/{slug}", tags=["segments"])
 
 
-@router.get("/segments", response_model=ListEnvelope[SegmentOut])
-def list_segments(project: ProjectDep, session: SessionDep) -> ListEnvelope[SegmentOut]:
-    segments = service.list_segments(session, project.id)
-    return ListEnvelope(data=[SegmentOut.model_validate(s) for s in segments])
+@router.get("/segments", response_model=Page[SegmentOut])
+def list_segments(project: ProjectDep, session: SessionDep, page: PageDep) -> Page[SegmentOut]:
+    return page_of(service.list_segments(session, project.id, page), SegmentOut.model_validate)
 
 
 @router.post("/segments", status_code=201, response_model=SegmentOut)
@@ -71,6 +71,4 @@ def search_contacts(
         body.segment_id,
         PageParams(limit=body.limit, cursor=body.cursor),
     )
-    return Page(
-        data=[ContactOut.model_validate(c) for c in result.items], next_cursor=result.next_cursor
-    )
+    return page_of(result, ContactOut.model_validate)

@@ -7,8 +7,9 @@ import uuid
 from fastapi import APIRouter, Response, UploadFile
 
 from letter.api.deps import ProjectDep, RuntimeDep, SessionDep
+from letter.api.pagination import PageDep
 from letter.errors import Invalid
-from letter.schemas import ListEnvelope
+from letter.schemas import Page, page_of
 from letter.templates import service
 from letter.templates.schemas import (
     LogoOut,
@@ -21,10 +22,9 @@ from letter.templates.schemas import (
 router = APIRouter(prefix="/v1/projects/{slug}/templates", tags=["templates"])
 
 
-@router.get("", response_model=ListEnvelope[TemplateOut])
-def list_templates(project: ProjectDep, session: SessionDep) -> ListEnvelope[TemplateOut]:
-    items = service.list_templates(session, project.id)
-    return ListEnvelope(data=[TemplateOut.model_validate(t) for t in items])
+@router.get("", response_model=Page[TemplateOut])
+def list_templates(project: ProjectDep, session: SessionDep, page: PageDep) -> Page[TemplateOut]:
+    return page_of(service.list_templates(session, project.id, page), TemplateOut.model_validate)
 
 
 @router.post("", status_code=201, response_model=TemplateOut)

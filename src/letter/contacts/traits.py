@@ -6,7 +6,7 @@ The database does the work (``jsonb_each`` / ``json_each`` grouped by key and
 type), so the cost is one scan of the project's rows and the answer is a few
 rows per key, never the contacts themselves.
 
->>> summarise_traits(session, project.id)    # doctest: +SKIP
+>>> summarise_traits(session, project.id, PageParams()).items    # doctest: +SKIP
 [TraitSummary(key='plan', scope='contact', type='string', count=142, sample='free'), ...]
 """
 
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Uuid, bindparam, text
 from sqlalchemy.orm import Session
+
+from letter.db.pagination import PageParams, PageResult, paginate_sorted
 
 __all__ = ["TraitSummary", "summarise_traits"]
 
@@ -74,8 +76,18 @@ def _scan(session: Session, table: str, project_id: uuid.UUID) -> dict[str, _Tal
     return tallies
 
 
-def summarise_traits(session: Session, project_id: uuid.UUID) -> list[TraitSummary]:
+def summarise_traits(
+    session: Session, project_id: uuid.UUID, page: PageParams
+) -> PageResult[TraitSummary]:
     """Contact keys first, then account keys; most carried keys first in each."""
+    return paginate_sorted(_summaries(session, project_id), _order, page)
+
+
+def _order(row: TraitSummary) -> tuple[int, int, str]:
+    return (0 if row.scope == "contact" else 1, -row.count, row.key)
+
+
+def _summaries(session: Session, project_id: uuid.UUID) -> list[TraitSummary]:
     out: list[TraitSummary] = []
     for scope, table in (("contact", "contacts"), ("account", "accounts")):
         rows = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -18,7 +19,14 @@ from sqlalchemy.orm import Session
 
 from letter.errors import Invalid
 
-__all__ = ["PageParams", "PageResult", "decode_cursor", "encode_cursor", "paginate"]
+__all__ = [
+    "PageParams",
+    "PageResult",
+    "decode_cursor",
+    "encode_cursor",
+    "paginate",
+    "paginate_sorted",
+]
 
 T = TypeVar("T")
 MAX_LIMIT = 100
@@ -78,3 +86,41 @@ def paginate(
         last = rows[-1] if single else next(x for x in rows[-1] if isinstance(x, model))
         next_cursor = encode_cursor(last.created_at, last.id)
     return PageResult(items=rows, next_cursor=next_cursor)
+
+
+def paginate_sorted(
+    items: Sequence[T], sort_key: Callable[[T], tuple[Any, ...]], params: PageParams
+) -> PageResult[T]:
+    """One page of a list computed in memory (summaries, not rows), keyset on
+    ``sort_key`` like :func:`paginate`: the cursor holds the last key served.
+
+    >>> page = paginate_sorted([3, 1, 2], lambda n: (n,), PageParams(limit=2))
+    >>> page.items, paginate_sorted([3, 1, 2], lambda n: (n,),
+    ...                             PageParams(cursor=page.next_cursor)).items
+    ([1, 2], [3])
+    """
+    ordered = sorted(items, key=sort_key)
+    if params.cursor:
+        after = _decode_key(params.cursor)
+        shape = [type(v) for v in sort_key(ordered[0])] if ordered else None
+        if shape is not None and shape != [type(v) for v in after]:
+            raise Invalid("cursor: not a cursor this API returned")
+        ordered = [x for x in ordered if sort_key(x) > after]
+    page = ordered[: params.limit]
+    more = len(ordered) > params.limit
+    next_cursor = _encode_key(sort_key(page[-1])) if more else None
+    return PageResult(items=page, next_cursor=next_cursor)
+
+
+def _encode_key(key: tuple[Any, ...]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(["k", *key])).decode().rstrip("=")
+
+
+def _decode_key(cursor: str) -> tuple[Any, ...]:
+    try:
+        raw = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError) as exc:
+        raise Invalid("cursor: not a cursor this API returned") from exc
+    if not isinstance(raw, list) or not raw or raw[0] != "k":
+        raise Invalid("cursor: not a cursor this API returned")
+    return tuple(raw[1:])

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from letter.clock import utcnow
+from letter.db.pagination import PageParams, PageResult, paginate
 from letter.delivery.dkim import generate_key, public_record
 from letter.domains.models import Domain, DomainStatus
 from letter.emails import InvalidEmail, normalize_email
@@ -62,9 +63,8 @@ def check_email(field: str, value: str) -> str:
         raise Invalid(f"{field}: {exc}") from exc
 
 
-def list_domains(session: Session, project_id: uuid.UUID) -> list[Domain]:
-    stmt = select(Domain).where(Domain.project_id == project_id).order_by(Domain.created_at)
-    return list(session.scalars(stmt))
+def list_domains(session: Session, project_id: uuid.UUID, page: PageParams) -> PageResult[Domain]:
+    return paginate(session, select(Domain).where(Domain.project_id == project_id), Domain, page)
 
 
 def get_domain(session: Session, project_id: uuid.UUID, domain_id: uuid.UUID) -> Domain:

@@ -104,10 +104,10 @@ def contact_view(session: Session, contact: Contact, spec: Any) -> ContactView:
                        account_traits=account.traits if account else None, events=events)
 
 
-def list_segments(session: Session, project_id: uuid.UUID) -> list[Segment]:
-    stmt = (select(Segment).where(Segment.project_id == project_id)
-            .order_by(Segment.created_at, Segment.id))
-    return list(session.scalars(stmt))
+def list_segments(
+    session: Session, project_id: uuid.UUID, page: PageParams
+) -> PageResult[Segment]:
+    return paginate(session, select(Segment).where(Segment.project_id == project_id), Segment, page)
 
 
 def get_segment(session: Session, project_id: uuid.UUID, segment_id: uuid.UUID) -> Segment:

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from letter.clock import utcnow
+from letter.db.pagination import PageParams, PageResult, paginate
 from letter.errors import Conflict, Invalid, NotFound, PayloadTooLarge
 from letter.templates.design import PRESETS, normalise_design
 from letter.templates.models import Template
@@ -53,10 +54,11 @@ def create_default_template(session: Session, project_id: uuid.UUID) -> Template
     return template
 
 
-def list_templates(session: Session, project_id: uuid.UUID) -> list[Template]:
-    stmt = (select(Template).where(Template.project_id == project_id)
-            .order_by(Template.created_at, Template.id))
-    return list(session.scalars(stmt))
+def list_templates(
+    session: Session, project_id: uuid.UUID, page: PageParams
+) -> PageResult[Template]:
+    stmt = select(Template).where(Template.project_id == project_id)
+    return paginate(session, stmt, Template, page)
 
 
 def get_template(session: Session, project_id: uuid.UUID, template_id: uuid.UUID) -> Template:
