@@ -68,6 +68,7 @@ export class Engine {
   private stopped = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private sleeping: { timer: ReturnType<typeof setTimeout>; wake: () => void } | undefined;
+  private requestTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly aborter = new AbortController();
 
   constructor(private readonly options: EngineOptions) {
@@ -104,6 +105,7 @@ export class Engine {
     const done = new Promise<boolean>((resolve) => {
       this.waiters.push({ target, resolve: () => resolve(true) });
     });
+    this.holdOpen();
     return timeout === undefined ? done : this.within(done, timeout);
   }
 
@@ -140,10 +142,26 @@ export class Engine {
     }
   }
 
+  /**
+   * The client's timers are unref'd so that it never keeps a process alive on
+   * its own; but while a flush() or close() is awaited, a retry wait or a
+   * request timeout is work someone waits for, so it must hold the process.
+   */
+  private holdOpen(): void {
+    this.sleeping?.timer.ref?.();
+    this.requestTimer?.ref?.();
+  }
+
+  private startTimer(ms: number, fire: () => void): ReturnType<typeof setTimeout> {
+    const timer = setTimeout(fire, ms);
+    if (this.waiters.length === 0) timer.unref?.();
+    return timer;
+  }
+
   private within(done: Promise<boolean>, timeout: number): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
+      // Ref'd (unlike the client's own timers): someone awaits this answer.
       const timer = setTimeout(() => resolve(false), timeout);
-      timer.unref?.();
       void done.then((value) => {
         clearTimeout(timer);
         resolve(value);
@@ -260,8 +278,10 @@ export class Engine {
       }
       let error: LetterError;
       let delay: number | undefined;
+      const timedOut = new AbortController();
+      this.requestTimer = this.startTimer(timeout, () => timedOut.abort(new DOMException("request timed out", "TimeoutError")));
       try {
-        const signal = AbortSignal.any([closing, AbortSignal.timeout(timeout)]);
+        const signal = AbortSignal.any([closing, timedOut.signal]);
         const response = await transport.send({ url, headers, body, timeout, signal });
         const status = Number(response.status);
         if (status >= 200 && status < 300) {
@@ -279,6 +299,9 @@ export class Engine {
         }
         error = new LetterError(`network error: ${describe(cause)}`, { code: "network_error", cause });
         delay = backoffDelay(attempt);
+      } finally {
+        clearTimeout(this.requestTimer);
+        this.requestTimer = undefined;
       }
       if (delay === undefined || attempt >= maxRetries || closing.aborted) {
         report(onError, error, wires);
@@ -309,10 +332,9 @@ export class Engine {
         this.sleeping = undefined;
         resolve();
       };
-      const timer = setTimeout(wake, ms);
-      // Unref'd like every timer of the client; beforeExit refs it if the
+      // Unref'd unless awaited (see holdOpen); beforeExit refs it too if the
       // process would otherwise exit in the middle of a retry.
-      timer.unref?.();
+      const timer = this.startTimer(ms, wake);
       this.sleeping = { timer, wake };
     });
   }
