@@ -2,7 +2,9 @@
 // The Node SDK (@letterapp/node) measured: what a call costs on the caller's
 // turn (against @segment/analytics-node in the same run), the SDK's own
 // ceiling with a transport that answers at once, and N identify calls
-// delivered to a real `letter serve` on loopback, with what bounds that rate.
+// delivered to a real `letter serve` on loopback, with what bounds that rate:
+// the same items sent as bare fetch() calls of prebuilt batches to another
+// fresh server are the control (the server's pace with no SDK at all).
 //
 //   (cd sdks/node && npm ci && npm run build)
 //   node bench/node_sdk.mjs                       # 1 M identify, SQLite
@@ -30,6 +32,7 @@ const { values: args } = parseArgs({
     round: { type: "string", default: "5000" },
     "enqueue-calls": { type: "string", default: "1000000" },
     "skip-delivery": { type: "boolean", default: false },
+    "skip-control": { type: "boolean", default: false },
     python: { type: "string", default: join(ROOT, ".venv", "bin", "python") },
   },
 });
@@ -162,39 +165,72 @@ async function startServer() {
   return { base, key, proc, dataDir, stop };
 }
 
-async function delivery() {
+/** Identify calls through the SDK, page by page, to a fresh server; returns the figures. */
+async function throughSdk(server) {
+  const fetchTransport = new FetchTransport();
+  const stats = { waiting: 0, requests: 0, failed: 0 };
+  const transport = {
+    async send(request) {
+      const start = performance.now();
+      try {
+        return await fetchTransport.send(request);
+      } finally {
+        stats.waiting += performance.now() - start;
+        stats.requests++;
+      }
+    },
+  };
+  const letter = new Letter({ apiKey: server.key, baseUrl: server.base, flushAt: FLUSH_AT, maxQueueSize: Math.max(10_000, PAGE), transport, onError: (e, items) => { stats.failed += items.length; } });
+  for (let i = 0; i < N; i += PAGE) {
+    for (let j = i; j < Math.min(N, i + PAGE); j++) letter.identify({ userId: `bench_${j}`, email: `bench${j}@example.com`, traits: traitsOf(j) });
+    await letter.flush();
+  }
+  await letter.close();
+  return stats;
+}
+
+/**
+ * The control: the same items as bare fetch() calls of prebuilt batches, one
+ * at a time. Its message ids grow like the SDK's (version 7 UUIDs, time
+ * first): random ids would cost the server more and blur the comparison.
+ */
+async function bare(server) {
+  const stats = { waiting: 0, requests: 0, failed: 0 };
+  const headers = { authorization: `Bearer ${server.key}`, "content-type": "application/json" };
+  const now = new Date().toISOString();
+  for (let i = 0; i < N; i += FLUSH_AT) {
+    const batch = [];
+    for (let j = i; j < Math.min(N, i + FLUSH_AT); j++) {
+      batch.push({ type: "identify", user_id: `bench_${j}`, email: `bench${j}@example.com`, traits: traitsOf(j), timestamp: now, message_id: `bare-${String(j).padStart(9, "0")}` });
+    }
+    const body = JSON.stringify({ batch, skip_triggers: false });
+    const start = performance.now();
+    const res = await fetch(`${server.base}/v1/batch`, { method: "POST", headers, body });
+    const answer = await res.json();
+    stats.waiting += performance.now() - start;
+    stats.requests++;
+    if (!res.ok) stats.failed += batch.length;
+    else stats.failed += answer.rejected.length;
+  }
+  return stats;
+}
+
+async function delivery(label, send) {
   const server = await startServer();
   try {
-    const fetchTransport = new FetchTransport();
-    let waiting = 0, requests = 0, failed = 0;
-    const transport = {
-      async send(request) {
-        const start = performance.now();
-        try {
-          return await fetchTransport.send(request);
-        } finally {
-          waiting += performance.now() - start;
-          requests++;
-        }
-      },
-    };
-    const letter = new Letter({ apiKey: server.key, baseUrl: server.base, flushAt: FLUSH_AT, maxQueueSize: Math.max(10_000, PAGE), transport, onError: (e, items) => { failed += items.length; } });
     const cpu0 = process.cpuUsage(), server0 = cpuSeconds(server.proc.pid);
     const start = performance.now();
-    for (let i = 0; i < N; i += PAGE) {
-      for (let j = i; j < Math.min(N, i + PAGE); j++) letter.identify({ userId: `bench_${j}`, email: `bench${j}@example.com`, traits: traitsOf(j) });
-      await letter.flush();
-    }
-    await letter.close();
+    const stats = await send(server);
     const wall = (performance.now() - start) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    const sdkCpu = (cpu.user + cpu.system) / 1e6;
+    const clientCpu = (cpu.user + cpu.system) / 1e6;
     const serverCpu = cpuSeconds(server.proc.pid) - server0;
     const count = spawnSync(args.python, ["-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM contacts').fetchone()[0])", join(server.dataDir, "letter.db")], { encoding: "utf8" });
-    console.log(`delivery: ${fmt(N)} identify calls to letter serve (SQLite, ${args.workers} process(es)) over loopback, flushAt ${FLUSH_AT}, flush() every ${fmt(PAGE)} calls`);
-    console.log(`  ${fmt(wall, 1)} s -> ${fmt(N / wall)} identify/s  (target: 1 M in <= 60 s); ${fmt(requests)} requests, ${failed} items failed; contacts in the database: ${count.stdout.trim()}`);
-    console.log(`  SDK process CPU ${fmt(sdkCpu, 1)} s (${fmt((100 * sdkCpu) / wall)} % of one core); waiting for answers ${fmt((100 * waiting) / 1000 / wall)} % of the wall time`);
-    console.log(`  server CPU ${fmt(serverCpu, 1)} s (${fmt(serverCpu / wall, 2)} cores busy on average)`);
+    console.log(`${label}: ${fmt(N)} identify to a fresh letter serve (SQLite, ${args.workers} process(es)) over loopback, ${fmt(FLUSH_AT)} a request, one request at a time`);
+    console.log(`  ${fmt(wall, 1)} s -> ${fmt(N / wall)} identify/s; ${fmt(stats.requests)} requests, ${stats.failed} items failed; contacts in the database: ${count.stdout.trim()}`);
+    console.log(`  client CPU ${fmt(clientCpu, 1)} s (${fmt((100 * clientCpu) / wall)} % of one core); waiting for answers ${fmt((100 * stats.waiting) / 1000 / wall)} % of the wall time`);
+    console.log(`  server CPU ${fmt(serverCpu, 1)} s (${fmt(serverCpu / wall, 2)} cores busy on average); load average now ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+    return wall;
   } finally {
     await server.stop();
   }
@@ -204,4 +240,11 @@ console.log(`machine: ${machine()}`);
 await enqueueCost();
 const sdkOnly = await ceiling(Math.min(N, 1_000_000));
 console.log(`SDK ceiling (transport answering at once, flushAt ${FLUSH_AT}): ${fmt(sdkOnly)} identify/s`);
-if (!args["skip-delivery"]) await delivery();
+if (!args["skip-delivery"]) {
+  const sdk = await delivery("delivery through @letterapp/node (flush() every " + fmt(PAGE) + " calls)", throughSdk);
+  console.log(`  target: 1 M identify delivered in <= 60 s`);
+  if (!args["skip-control"]) {
+    const control = await delivery("control: bare fetch() of prebuilt batches", bare);
+    console.log(`SDK delivery time / bare fetch time: ${fmt(sdk / control, 2)} (1.00 = the SDK adds nothing; the server sets the pace)`);
+  }
+}

@@ -5,7 +5,7 @@
  * (message ids, timestamps, JSON encoding, sizes) runs later, when a batch
  * is assembled.
  */
-import { randomUUID } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 
 /** A JSON object: traits, properties. */
 export type JsonObject = { [key: string]: unknown };
@@ -56,7 +56,7 @@ const TYPES = ["identify", "group", "track"] as const;
  * on the record so that every retry (and every report) carries the same one.
  */
 export function toWire(item: Queued): WireItem {
-  if (item.messageId === undefined) item.messageId = randomUUID();
+  if (item.messageId === undefined) item.messageId = uuid7(item.created);
   const wire: WireItem = {
     type: TYPES[item.kind],
     user_id: item.userId,
@@ -76,6 +76,39 @@ export function toWire(item: Queued): WireItem {
     if (item.c !== undefined) wire.traits = item.c;
   }
   return wire;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+const pool = new Uint8Array(16 * 512);
+let used = pool.length;
+
+/**
+ * A version 7 UUID (RFC 9562): 48 bits of Unix milliseconds, then random
+ * bits. The server keeps a unique index of message ids; ids that grow with
+ * time land at the end of that index instead of at random pages, which made
+ * ingestion of the same batches about 30 % cheaper for the server on SQLite
+ * (bench/node_sdk.mjs) than random version 4 ids.
+ */
+export function uuid7(milliseconds: number): string {
+  if (used === pool.length) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  const b = pool.subarray(used, used + 16);
+  used += 16;
+  let t = Math.max(0, Math.floor(milliseconds));
+  for (let i = 5; i >= 0; i--) {
+    b[i] = t % 256;
+    t = Math.floor(t / 256);
+  }
+  b[6] = 0x70 | (b[6]! & 0x0f);
+  b[8] = 0x80 | (b[8]! & 0x3f);
+  let out = "";
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) out += "-";
+    out += HEX[b[i]!];
+  }
+  return out;
 }
 
 function formatTimestamp(value: Timestamp | undefined, created: number): string {

@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import { Letter, LetterError, VERSION } from "@letterapp/node";
 import { KEY, ScriptedTransport, recorder } from "./helpers.mjs";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 function client(options = {}) {
   const transport = new ScriptedTransport();
@@ -68,7 +68,7 @@ describe("calls", () => {
     assert.equal(request.headers["content-type"], "application/json");
     assert.equal(request.json.skip_triggers, false);
     const [identify, group, track] = request.json.batch;
-    assert.match(identify.message_id, UUID);
+    assert.match(identify.message_id, UUID7);
     assert.deepEqual({ ...identify, message_id: "" }, {
       type: "identify", user_id: "u_1", message_id: "", timestamp: "2024-03-04T05:06:07.089Z",
       email: "ada@example.com", traits: { plan: "pro", nested: { a: 1 } }, timezone: "Europe/Paris",
@@ -91,6 +91,24 @@ describe("calls", () => {
     await letter.close();
     const sent = Date.parse(transport.items[0].timestamp);
     assert.ok(sent >= before && sent <= after, transport.items[0].timestamp);
+  });
+
+  it("generate time-ordered message ids (UUID v7 of the call's time), unique, kept once generated", async (t) => {
+    t.mock.timers.enable({ apis: ["Date"], now: Date.UTC(2026, 0, 2, 3, 4, 5, 678) });
+    const { letter, transport } = client({ flushAt: 10_000 });
+    for (let i = 0; i < 5000; i++) {
+      letter.track({ userId: "u", event: "E" });
+      if (i % 1000 === 999) t.mock.timers.tick(1);
+    }
+    t.mock.timers.reset();
+    await letter.close();
+    const ids = transport.items.map((i) => i.message_id);
+    assert.ok(ids.every((id) => UUID7.test(id)));
+    assert.equal(new Set(ids).size, ids.length);
+    const millis = ids.map((id) => parseInt(id.replaceAll("-", "").slice(0, 12), 16));
+    assert.equal(millis[0], Date.UTC(2026, 0, 2, 3, 4, 5, 678));
+    assert.equal(millis[4999], Date.UTC(2026, 0, 2, 3, 4, 5, 682));
+    assert.deepEqual(millis, [...millis].sort((a, b) => a - b));
   });
 
   it("copy the top-level traits, so later changes are not sent", async () => {
