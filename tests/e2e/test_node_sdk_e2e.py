@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from tests.conftest import BACKENDS, new_database
 from tests.e2e.conftest import start_server, stop_server
 from tests.e2e.fault_proxy import Fault, FaultProxy
 from tests.e2e.node_support import (
+    EXAMPLE,
     NODE_SDK,
     TSX,
     build_sdk,
@@ -165,6 +167,39 @@ def test_guide_script_resumes_after_sigkill(project: Project, tmp_path: Path) ->
         assert imported(project) == expected(source)
     finally:
         script.unlink()
+
+
+def test_example_rerun_applies_corrected_rows_only(project: Project, tmp_path: Path) -> None:
+    """The example's message ids carry a digest of the row: a re-run with
+    corrected data is applied, unchanged rows are duplicates."""
+    rows = 120
+    source = tmp_path / "users.db"
+    make_source(source, rows)
+    command = [str(TSX), str(EXAMPLE), "--source", str(source)]
+    host, port = project.server.address
+    first = run(command, node_env(project.key, project.base_url), cwd=tmp_path)
+    assert first.returncode == 0 and first.stderr == "", first.stderr
+    assert imported(project) == expected(source)
+
+    connection = sqlite3.connect(source)
+    with connection:
+        connection.execute("UPDATE users SET plan = 'enterprise' WHERE id = 'usr_000005'")
+        # The last row of its workspace: rows of one workspace carry their own mrr
+        # and the last one applied wins.
+        fixed = connection.execute("SELECT max(id), workspace_id FROM users WHERE workspace_id"
+                                   " IS NOT NULL GROUP BY workspace_id ORDER BY 2 LIMIT 1").fetchone()
+        connection.execute("UPDATE users SET workspace_mrr = 999 WHERE id = ?", (fixed[0],))
+    connection.close()
+    (tmp_path / ".letter-import-checkpoint.json").unlink()
+    with FaultProxy(host, port) as proxy:
+        second = run(command, node_env(project.key, proxy.url), cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    answers = [e.response for e in proxy.log if e.response is not None]
+    assert sum(a["accepted"] for a in answers) == 2  # the two corrected items
+    assert sum(a["duplicates"] for a in answers) == sum(len(e.request["batch"]) for e in proxy.log) - 2
+    assert project.get("/contacts/usr_000005")["traits"]["plan"] == "enterprise"
+    assert project.get(f"/accounts/{fixed[1]}")["traits"]["mrr"] == 999
+    assert imported(project) == expected(source)
 
 
 def test_retries_ride_out_503_429_and_a_lost_response(project: Project, node: str) -> None:

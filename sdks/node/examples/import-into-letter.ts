@@ -1,5 +1,6 @@
 import { Letter } from "@letterapp/node";
 import { readFile, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
 
 const CHECKPOINT = ".letter-import-checkpoint.json";
 const PAGE_SIZE = 100;
@@ -188,18 +189,25 @@ async function flushPage(page: SourceUser[]): Promise<void> {
     for (const u of page) console.log("would import", u.id, u.email);
     return;
   }
+  // Differs from the guide: its messageIds depend on the row's id only, so
+  // the server dedupes a re-run with corrected data and keeps the old values
+  // (for the 30 days it remembers message ids). Here they also carry a digest
+  // of what is sent: an unchanged row is still a duplicate, a corrected one
+  // is applied.
+  const digest = (value: unknown): string => createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
   for (const u of page) {
+    const traits = {
+      name: u.name,
+      plan: u.plan,
+      signup_at: u.signupAt.toISOString(),
+    };
     letter.identify({
       userId: u.id,
       email: u.email,
-      traits: {
-        name: u.name,
-        plan: u.plan,
-        signup_at: u.signupAt.toISOString(),
-      },
+      traits,
       timestamp: u.signupAt,
       // Stable messageId per source row keeps re-runs cheap on the wire.
-      messageId: `import:identify:${u.id}`,
+      messageId: `import:identify:${u.id}:${digest([u.email, traits])}`,
     });
     if (u.workspace) {
       letter.group({
@@ -207,7 +215,7 @@ async function flushPage(page: SourceUser[]): Promise<void> {
         accountId: u.workspace.id,
         name: u.workspace.name,
         traits: { mrr: u.workspace.mrr },
-        messageId: `import:group:${u.id}:${u.workspace.id}`,
+        messageId: `import:group:${u.id}:${u.workspace.id}:${digest([u.workspace.name, u.workspace.mrr])}`,
       });
     }
   }

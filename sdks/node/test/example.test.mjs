@@ -85,8 +85,9 @@ for (const kind of ["csv", "db"]) {
         const identified = server.items.filter((i) => i.type === "identify");
         assert.deepEqual(identified.map((i) => i.user_id), rows.slice(100).map((r) => r[0]));
         const [first] = identified;
+        assert.match(first.message_id, /^import:identify:usr_0101:[0-9a-f]{16}$/);
         assert.deepEqual(first, {
-          type: "identify", user_id: "usr_0101", email: "user101@example.com", message_id: "import:identify:usr_0101",
+          type: "identify", user_id: "usr_0101", email: "user101@example.com", message_id: first.message_id,
           timestamp: rows[100][4], traits: { name: "User 101", plan: "free", signup_at: rows[100][4] },
         });
         const groups = server.items.filter((i) => i.type === "group");
@@ -99,6 +100,29 @@ for (const kind of ["csv", "db"]) {
     });
   });
 }
+
+describe("import example, re-runs", () => {
+  it("an unchanged row keeps its message ids; a corrected one gets new ones", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "letter-example-"));
+    const { path } = await writeSource(dir, "csv", 12);
+    const server = await recordingServer();
+    try {
+      assert.equal((await runExample(dir, server.url, "--source", path)).code, 0);
+      const before = new Map(server.items.map((i) => [`${i.type}:${i.user_id}`, i.message_id]));
+      const lines = readFileSync(path, "utf8").split("\n");
+      lines[1] = lines[1].replace(",free,", ",pro,"); // usr_0001 upgraded
+      lines[2] = lines[2].replace(/,(\d+)$/, ",999"); // usr_0002's workspace mrr corrected
+      writeFileSync(path, lines.join("\n"));
+      const sent = server.items.length;
+      writeFileSync(join(dir, ".letter-import-checkpoint.json"), JSON.stringify({ cursor: null }));
+      assert.equal((await runExample(dir, server.url, "--source", path)).code, 0);
+      const changed = server.items.slice(sent).filter((i) => before.get(`${i.type}:${i.user_id}`) !== i.message_id);
+      assert.deepEqual(changed.map((i) => `${i.type}:${i.user_id}`), ["identify:usr_0001", "group:usr_0002"]);
+    } finally {
+      await server.close();
+    }
+  });
+});
 
 describe("import example, failures", () => {
   it("a page that cannot be delivered stops the import at the last delivered page", async () => {
@@ -133,7 +157,7 @@ describe("import example, failures", () => {
     try {
       const run = await runExample(dir, server.url, "--source", path);
       assert.equal(run.code, 0, run.stderr);
-      assert.match(run.stderr, /rejected import:identify:usr_0001 bad_request \(HTTP 200\): email: invalid/);
+      assert.match(run.stderr, /rejected import:identify:usr_0001:[0-9a-f]{16} bad_request \(HTTP 200\): email: invalid/);
       assert.deepEqual(checkpoint(dir), { cursor: "usr_0020" });
       const ada = server.items.find((i) => i.user_id === "usr_0007" && i.type === "identify");
       assert.equal(ada.traits.name, 'Ada "The" Lovelace, Countess', "a quoted CSV field with a comma");
