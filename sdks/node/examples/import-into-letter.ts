@@ -1,3 +1,15 @@
+// The "Initial import" guide's script: a one-shot backfill of users and their
+// workspaces with identify and group, one page at a time, checkpointed after
+// every page so that a killed run resumes where it stopped. iterateUsers reads
+// a CSV file or a SQLite database; the three places where this script
+// differs from the guide's are marked "Differs from the guide".
+//
+//   export LETTER_API_KEY=lt_live_...            # Settings -> API keys
+//   export LETTER_API_URL=http://127.0.0.1:8300  # when self-hosting
+//   npx tsx examples/import-into-letter.ts --source users.db --dry-run | head -50
+//   npx tsx examples/import-into-letter.ts --source users.db
+//
+// Delete .letter-import-checkpoint.json to start over.
 import { Letter } from "@letterapp/node";
 import { readFile, writeFile } from "node:fs/promises";
 import { createHash } from "node:crypto";
