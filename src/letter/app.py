@@ -22,6 +22,7 @@ from letter.api import (
     messages,
     projects,
     segments,
+    sequences,
     templates,
 )
 from letter.api.errors import install_error_handlers
@@ -29,6 +30,7 @@ from letter.api.metrics import Metrics, MetricsMiddleware, metrics_router
 from letter.api.middleware import BodyLimitMiddleware, UnitOfWorkMiddleware
 from letter.runtime import Runtime
 from letter.schemas import ERROR_RESPONSES
+from letter.sequences import triggers as sequence_triggers
 from letter.settings import Settings
 from letter.web import invitations as invitation_pages
 
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         redoc_url=None,
     )
     app.state.runtime = runtime
+    sequence_triggers.install()  # once per process: ingestion enrols through it
     install_error_handlers(app)
     resources = (
         identity,
@@ -69,6 +72,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         contacts,
         audience,
         segments,
+        sequences,
         templates,
         domains,
         messages,

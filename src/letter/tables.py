@@ -12,6 +12,13 @@ from letter.idempotency.models import IdempotencyRecord
 from letter.jobs.models import Job
 from letter.projects.models import Project, ProjectKey
 from letter.segments.models import Segment
+from letter.sequences.models import (
+    Enrollment,
+    EnrollmentMessage,
+    Sequence,
+    SequenceIndexVersion,
+    SequenceVersion,
+)
 from letter.templates.models import Template
 
 __all__ = [
@@ -19,6 +26,8 @@ __all__ = [
     "Base",
     "Contact",
     "Domain",
+    "Enrollment",
+    "EnrollmentMessage",
     "Event",
     "IdempotencyRecord",
     "Invitation",
@@ -31,6 +40,9 @@ __all__ = [
     "Project",
     "ProjectKey",
     "Segment",
+    "Sequence",
+    "SequenceIndexVersion",
+    "SequenceVersion",
     "Template",
     "User",
     "Workspace",

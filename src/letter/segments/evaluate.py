@@ -35,7 +35,7 @@ from letter.segments.filter import (
 )
 from letter.values import FilterValue, as_instant, as_number, string_form
 
-__all__ = ["ContactView", "event_names", "matches", "resolve_path"]
+__all__ = ["ContactView", "event_names", "matches", "resolve_path", "trait_matches"]
 
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le,
@@ -132,3 +132,9 @@ def _ordered(compare: Callable[[Any, Any], bool], value: Any, wanted: FilterValu
         if instant is not None:
             return compare(instant, wanted.instant)
     return compare(text, wanted.text)
+
+
+def trait_matches(spec: TraitFilter, value: Any) -> bool:
+    """One trait condition against a value already looked up (sequence
+    triggers test an event's properties with the same rules)."""
+    return _trait(spec, value)
