@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from itertools import pairwise
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,7 +47,7 @@ def email(node_id: str, subject: str, body: str = "Hello {{ contact.traits.name 
 def chain(*nodes: dict[str, Any]) -> dict[str, Any]:
     """A straight graph: each node leads to the next."""
     return {"nodes": list(nodes),
-            "edges": [edge(a["id"], b["id"]) for a, b in zip(nodes, nodes[1:], strict=False)]}
+            "edges": [edge(a["id"], b["id"]) for a, b in pairwise(nodes)]}
 
 
 SIGNED_UP = {"type": "event", "eventName": "Signed Up"}

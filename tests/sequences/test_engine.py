@@ -11,8 +11,8 @@ from tests.sequences.conftest import SIGNED_UP, chain, edge, email, node
 
 
 def test_signed_up_enrols_and_queues_the_welcome_email(flows):
-    sid = flows.create(chain(node("t", "trigger"), email("welcome", "Welcome {{ contact.traits.name }}"),
-                             node("end", "exit")), SIGNED_UP)
+    welcome = email("welcome", "Welcome {{ contact.traits.name }}")
+    sid = flows.create(chain(node("t", "trigger"), welcome, node("end", "exit")), SIGNED_UP)
     flows.identify("ada", name="Ada")
     flows.track("ada", "Signed Up", plan="free")
     enrolment = flows.one(sid)
