@@ -39,6 +39,7 @@ class Settings:
     outbox_lease_seconds: float = 120.0
     outbox_batch_size: int = 200
     job_lease_seconds: float = 60.0
+    sequence_batch_size: int = 500
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

@@ -21,4 +21,5 @@ registry = JobRegistry()
 def run_steps(ctx: JobContext) -> int:
     # ctx.session commits when the pump returns: claim, steps and outbox rows
     # land together or not at all.
-    return run_due(ctx.session, now=utcnow(), sending_domain=ctx.settings.sending_domain)
+    return run_due(ctx.session, now=utcnow(), sending_domain=ctx.settings.sending_domain,
+                   limit=ctx.settings.sequence_batch_size)
