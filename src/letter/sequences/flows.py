@@ -12,19 +12,30 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from letter.segments.evaluate import trait_matches
+from letter.segments.evaluate import trait_predicate
 from letter.segments.filter import TraitFilter, parse_filter
 from letter.sequences.graph import Graph, parse_graph, parse_where
 from letter.sequences.models import SequenceVersion
 from letter.values import string_form
 
-__all__ = ["ExitOn", "Flow", "compile_flow", "flow_for", "remember", "same_value", "where_matches"]
+__all__ = [
+    "EventTriggers",
+    "ExitOn",
+    "Flow",
+    "compile_flow",
+    "flow_for",
+    "property_at",
+    "remember",
+    "same_value",
+    "where_matches",
+]
 
 CACHE_SIZE = 2048
 
@@ -76,15 +87,63 @@ def compile_flow(sequence_id: uuid.UUID, version_id: uuid.UUID, trigger: dict[st
     )
 
 
+def property_at(properties: dict[str, Any], path: str) -> Any:
+    """The value a dotted path addresses in the event's properties, or None."""
+    value: Any = properties
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+_predicates: dict[TraitFilter, Callable[[Any], bool]] = {}
+
+
+def _predicate(condition: TraitFilter) -> Callable[[Any], bool]:
+    # Conditions are frozen models: one compiled predicate per distinct condition.
+    found = _predicates.get(condition)
+    if found is None:
+        if len(_predicates) > 50_000:
+            _predicates.clear()
+        found = _predicates[condition] = trait_predicate(condition)
+    return found
+
+
 def where_matches(conditions: list[TraitFilter], properties: dict[str, Any]) -> bool:
     """All conditions hold on the event's properties (dotted paths reach in)."""
-    for condition in conditions:
-        value: Any = properties
-        for part in condition.path.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        if not trait_matches(condition, value):
-            return False
-    return True
+    return all(_predicate(c)(property_at(properties, c.path)) for c in conditions)
+
+
+class EventTriggers:
+    """The flows one event name triggers, keyed by their first ``eq``
+    condition: an event only tests the flows whose key value it carries (one
+    dict lookup for twenty sequences that differ by a property value) plus
+    those without an ``eq`` condition.
+
+    >>> found = EventTriggers()
+    >>> found.candidates({"plan": "pro"})
+    []
+    """
+
+    def __init__(self) -> None:
+        self.keyed: dict[str, dict[str, list[Flow]]] = {}
+        self.rest: list[Flow] = []
+
+    def add(self, flow: Flow) -> None:
+        key = next((c for c in flow.where if c.op == "eq"), None)
+        if key is None:
+            self.rest.append(flow)
+            return
+        text = string_form(key.value)
+        assert text is not None  # eq values are scalars
+        self.keyed.setdefault(key.path, {}).setdefault(text, []).append(flow)
+
+    def candidates(self, properties: dict[str, Any]) -> list[Flow]:
+        found = list(self.rest)
+        for path, by_value in self.keyed.items():
+            text = string_form(property_at(properties, path))
+            if text is not None:
+                found += by_value.get(text, ())
+        return found
 
 
 def same_value(a: Any, b: Any) -> bool:

@@ -29,7 +29,14 @@ from letter.ingestion import hooks
 from letter.projects.models import Project
 from letter.segments.evaluate import ContactView, matches
 from letter.segments.service import contact_view
-from letter.sequences.flows import Flow, compile_flow, remember, same_value, where_matches
+from letter.sequences.flows import (
+    EventTriggers,
+    Flow,
+    compile_flow,
+    remember,
+    same_value,
+    where_matches,
+)
 from letter.sequences.models import (
     RUNNING,
     Enrollment,
@@ -49,7 +56,7 @@ MAX_PROJECTS = 10_000
 @dataclass
 class ProjectIndex:
     version: int
-    by_event: dict[str, list[Flow]] = field(default_factory=dict)
+    by_event: dict[str, EventTriggers] = field(default_factory=dict)
     on_created: list[Flow] = field(default_factory=list)
     flows: dict[uuid.UUID, Flow] = field(default_factory=dict)  # every version
     listened: set[str] = field(default_factory=set)  # wait_event and exitOn names
@@ -89,7 +96,7 @@ def _build(session: Session, project_id: uuid.UUID, version: int) -> ProjectInde
         if row.status != SequenceStatus.ACTIVE or row.published_version_id != row.id:
             continue
         if flow.trigger["type"] == "event":
-            index.by_event.setdefault(flow.trigger["eventName"], []).append(flow)
+            index.by_event.setdefault(flow.trigger["eventName"], EventTriggers()).add(flow)
         else:
             index.on_created.append(flow)
     return index
@@ -172,7 +179,10 @@ class Triggers:
         now = utcnow()
         if event.name in index.listened:
             self._react(session, project.id, index, event, now)
-        for flow in index.by_event.get(event.name, ()):
+        triggered = index.by_event.get(event.name)
+        if triggered is None:
+            return
+        for flow in triggered.candidates(event.properties):
             if where_matches(flow.where, event.properties) and _passes_filter(
                     session, flow, event.contact_id, now):
                 enrol(session, project.id, flow, event.contact_id, _event_json(event), now)
