@@ -241,3 +241,15 @@ def test_a_rerun_email_step_never_queues_twice(flows, db):
     flows.run()
     assert len(flows.messages(sid)) == 1
     assert flows.one(sid).node_id == "w"
+
+
+def test_deleting_a_running_sequence_removes_its_enrolments_and_ingestion_goes_on(flows):
+    sid = flows.create(chain(node("t", "trigger"), wait_minutes("w", 10)), SIGNED_UP)
+    flows.identify("u")
+    flows.track("u", "Signed Up")
+    assert len(flows.enrollments(sid)) == 1
+    deleted = flows.client.delete(f"{flows.base}/{sid}", headers=flows.headers)
+    assert deleted.status_code == 204
+    assert flows.enrollments(sid) == []
+    flows.track("u", "Signed Up")  # the index no longer holds the deleted flow
+    assert flows.enrollments(sid) == []
