@@ -23,6 +23,7 @@ from letter.api import (
     messages,
     projects,
     segments,
+    sequences,
     templates,
 )
 from letter.api.docs import install_docs
@@ -31,6 +32,7 @@ from letter.api.metrics import Metrics, MetricsMiddleware, metrics_router
 from letter.api.middleware import BodyLimitMiddleware, UnitOfWorkMiddleware
 from letter.runtime import Runtime
 from letter.schemas import ERROR_RESPONSES
+from letter.sequences import triggers as sequence_triggers
 from letter.settings import Settings
 from letter.web import device as device_pages
 from letter.web import invitations as invitation_pages
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         redoc_url=None,
     )
     app.state.runtime = runtime
+    sequence_triggers.install()  # once per process: ingestion enrols through it
     install_error_handlers(app)
     document_errors(app)
     install_docs(app, "/v1/openapi.json")
@@ -76,6 +79,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         contacts,
         audience,
         segments,
+        sequences,
         templates,
         domains,
         messages,

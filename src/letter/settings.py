@@ -40,6 +40,7 @@ class Settings:
     outbox_batch_size: int = 200
     job_lease_seconds: float = 60.0
     metrics_token: str | None = None
+    sequence_batch_size: int = 500
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

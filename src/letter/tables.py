@@ -20,6 +20,13 @@ from letter.idempotency.models import IdempotencyRecord
 from letter.jobs.models import Job
 from letter.projects.models import Project, ProjectKey
 from letter.segments.models import Segment
+from letter.sequences.models import (
+    Enrollment,
+    EnrollmentMessage,
+    Sequence,
+    SequenceIndexVersion,
+    SequenceVersion,
+)
 from letter.templates.models import Template
 
 __all__ = [
@@ -28,6 +35,8 @@ __all__ = [
     "Contact",
     "DeviceAuthorization",
     "Domain",
+    "Enrollment",
+    "EnrollmentMessage",
     "Event",
     "IdempotencyRecord",
     "Invitation",
@@ -40,6 +49,9 @@ __all__ = [
     "Project",
     "ProjectKey",
     "Segment",
+    "Sequence",
+    "SequenceIndexVersion",
+    "SequenceVersion",
     "Template",
     "User",
     "WebSession",

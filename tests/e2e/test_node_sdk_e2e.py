@@ -186,8 +186,10 @@ def test_example_rerun_applies_corrected_rows_only(project: Project, tmp_path: P
         connection.execute("UPDATE users SET plan = 'enterprise' WHERE id = 'usr_000005'")
         # The last row of its workspace: rows of one workspace carry their own mrr
         # and the last one applied wins.
-        fixed = connection.execute("SELECT max(id), workspace_id FROM users WHERE workspace_id"
-                                   " IS NOT NULL GROUP BY workspace_id ORDER BY 2 LIMIT 1").fetchone()
+        fixed = connection.execute(
+            "SELECT max(id), workspace_id FROM users WHERE workspace_id"
+            " IS NOT NULL GROUP BY workspace_id ORDER BY 2 LIMIT 1"
+        ).fetchone()
         connection.execute("UPDATE users SET workspace_mrr = 999 WHERE id = ?", (fixed[0],))
     connection.close()
     (tmp_path / ".letter-import-checkpoint.json").unlink()
@@ -196,7 +198,8 @@ def test_example_rerun_applies_corrected_rows_only(project: Project, tmp_path: P
     assert second.returncode == 0, second.stderr
     answers = [e.response for e in proxy.log if e.response is not None]
     assert sum(a["accepted"] for a in answers) == 2  # the two corrected items
-    assert sum(a["duplicates"] for a in answers) == sum(len(e.request["batch"]) for e in proxy.log) - 2
+    sent_items = sum(len(e.request["batch"]) for e in proxy.log)
+    assert sum(a["duplicates"] for a in answers) == sent_items - 2
     assert project.get("/contacts/usr_000005")["traits"]["plan"] == "enterprise"
     assert project.get(f"/accounts/{fixed[1]}")["traits"]["mrr"] == 999
     assert imported(project) == expected(source)

@@ -32,7 +32,7 @@ def recorder() -> Iterator[Recorder]:
     unsubscribe = hooks.subscribe(recorder)
     yield recorder
     unsubscribe()
-    assert not hooks.active()
+    assert recorder not in hooks._listeners
 
 
 def test_hooks_see_new_contacts_and_events_in_the_transaction(client, project, ingest_headers,

@@ -35,7 +35,14 @@ from letter.segments.filter import (
 )
 from letter.values import FilterValue, as_instant, as_number, string_form
 
-__all__ = ["ContactView", "event_names", "matches", "resolve_path"]
+__all__ = [
+    "ContactView",
+    "event_names",
+    "matches",
+    "resolve_path",
+    "trait_matches",
+    "trait_predicate",
+]
 
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le,
@@ -132,3 +139,27 @@ def _ordered(compare: Callable[[Any, Any], bool], value: Any, wanted: FilterValu
         if instant is not None:
             return compare(instant, wanted.instant)
     return compare(text, wanted.text)
+
+
+def trait_matches(spec: TraitFilter, value: Any) -> bool:
+    """One trait condition against a value already looked up (sequence
+    triggers test an event's properties with the same rules)."""
+    return _trait(spec, value)
+
+
+def trait_predicate(spec: TraitFilter) -> Callable[[Any], bool]:
+    """``trait_matches`` with the wanted value parsed once, for hot loops
+    (trigger ``where`` conditions run on every ingested event)."""
+    if spec.op in ("exists", "not_exists"):
+        wanted_present = spec.op == "exists"
+        return lambda value: (value is not None) == wanted_present
+    assert spec.value is not None
+    wanted = FilterValue.of(spec.value)
+    positive = spec.op.removeprefix("not_") if spec.op != "neq" else "eq"
+    negative = spec.op in NEGATIVE_OPERATORS
+
+    def check(value: Any) -> bool:
+        result = value is not None and _positive(positive, value, wanted)
+        return not result if negative else result
+
+    return check

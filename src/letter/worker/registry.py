@@ -10,6 +10,7 @@ from letter.ingestion import jobs as ingestion_jobs
 from letter.jobs import JobRegistry
 from letter.jobs import jobs as housekeeping_jobs
 from letter.segments import jobs as segment_jobs
+from letter.sequences import jobs as sequence_jobs
 
 __all__ = ["default_registry"]
 
@@ -21,5 +22,6 @@ def default_registry() -> JobRegistry:
         idempotency_jobs.registry,
         ingestion_jobs.registry,
         segment_jobs.registry,
+        sequence_jobs.registry,
         housekeeping_jobs.registry,
     )
