@@ -39,6 +39,8 @@ class Settings:
     outbox_lease_seconds: float = 120.0
     outbox_batch_size: int = 200
     job_lease_seconds: float = 60.0
+    # Seconds a broadcast may be overdue when it starts before it is held paused.
+    broadcast_max_lateness: float = 3600.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

@@ -4,9 +4,10 @@ Alembic and the schema tests read ``Base.metadata`` from here.
 """
 
 from letter.auth.models import Invitation, Membership, PersonalAccessToken, User, Workspace
+from letter.broadcasts.models import Broadcast
 from letter.contacts.models import Account, Contact, Event, MessageReceipt
 from letter.db.base import Base
-from letter.delivery.models import Message, MessageEvent
+from letter.delivery.models import Message, MessageCounter, MessageEvent
 from letter.domains.models import Domain
 from letter.idempotency.models import IdempotencyRecord
 from letter.jobs.models import Job
@@ -17,6 +18,7 @@ from letter.templates.models import Template
 __all__ = [
     "Account",
     "Base",
+    "Broadcast",
     "Contact",
     "Domain",
     "Event",
@@ -25,6 +27,7 @@ __all__ = [
     "Job",
     "Membership",
     "Message",
+    "MessageCounter",
     "MessageEvent",
     "MessageReceipt",
     "PersonalAccessToken",
