@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from letter import __version__
 from letter.api import (
     audience,
+    broadcasts,
     contacts,
     delivery_public,
     device,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         templates,
         domains,
         messages,
+        broadcasts,
     )
     for module in resources:
         app.include_router(module.router, responses=ERROR_RESPONSES)

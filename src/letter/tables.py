@@ -12,9 +12,10 @@ from letter.auth.models import (
     WebSession,
     Workspace,
 )
+from letter.broadcasts.models import Broadcast
 from letter.contacts.models import Account, Contact, Event, MessageReceipt
 from letter.db.base import Base
-from letter.delivery.models import Message, MessageEvent
+from letter.delivery.models import Message, MessageCounter, MessageEvent
 from letter.domains.models import Domain
 from letter.idempotency.models import IdempotencyRecord
 from letter.jobs.models import Job
@@ -32,6 +33,7 @@ from letter.templates.models import Template
 __all__ = [
     "Account",
     "Base",
+    "Broadcast",
     "Contact",
     "DeviceAuthorization",
     "Domain",
@@ -43,6 +45,7 @@ __all__ = [
     "Job",
     "Membership",
     "Message",
+    "MessageCounter",
     "MessageEvent",
     "MessageReceipt",
     "PersonalAccessToken",

@@ -2,7 +2,9 @@
 
 States: ``queued`` → ``sending`` (claimed under a lease) → ``sent`` →
 ``delivered`` / ``opened`` / ``clicked`` / ``bounced`` / ``complained``; or
-``suppressed`` / ``failed`` / ``cancelled`` (``MessageState``). System emails
+``suppressed`` / ``failed`` / ``cancelled`` (``MessageState``). ``held`` is a
+queued message its owner has paused (a paused broadcast): the claim, which
+takes only ``queued`` rows, passes it by until it is released. System emails
 (``kind="system"``: invitations, import and export notices) belong to no
 project. ``priority`` orders the claim:
 transactional and test messages (0) go ahead of bulk ones (1).
@@ -15,13 +17,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from letter.clock import utcnow
 from letter.db.base import Base, created_at_column, id_column
 
-__all__ = ["KINDS", "PRIORITY", "Message", "MessageEvent", "MessageKind", "MessageState"]
+__all__ = [
+    "KINDS", "PRIORITY", "Message", "MessageCounter", "MessageEvent", "MessageKind",
+    "MessageState",
+]
 
 
 class MessageState(StrEnum):
@@ -36,6 +41,7 @@ class MessageState(StrEnum):
     SUPPRESSED = "suppressed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    HELD = "held"
 
 
 class MessageKind(StrEnum):
@@ -60,6 +66,10 @@ class Message(Base):
         Index(None, "project_id", "sent_at"),
         Index(None, "project_id", "broadcast_id"),
         Index(None, "project_id", "sequence_id"),
+        # One message per (broadcast, contact): a re-run snapshot cannot add a second.
+        Index("uq_messages_broadcast_contact", "project_id", "broadcast_id", "contact_id",
+              unique=True, sqlite_where=text("broadcast_id IS NOT NULL"),
+              postgresql_where=text("broadcast_id IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = id_column()
@@ -108,3 +118,18 @@ class MessageEvent(Base):
     state: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()
+
+
+class MessageCounter(Base):
+    """How many of a broadcast's messages are in (or reached) each state, kept
+    by whoever moves them (snapshot, drain, outcomes, cancel) so live stats
+    never COUNT over the outbox. ``queued`` counts messages not settled yet
+    (queued, held or sending)."""
+
+    __tablename__ = "message_counters"
+    __table_args__ = (PrimaryKeyConstraint("project_id", "broadcast_id", "state"),)
+
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    broadcast_id: Mapped[uuid.UUID] = mapped_column(Uuid())
+    state: Mapped[str] = mapped_column(String(16))
+    value: Mapped[int] = mapped_column(Integer, default=0)

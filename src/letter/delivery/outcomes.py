@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from letter.clock import utcnow
 from letter.contacts.models import Contact, Event
+from letter.delivery.counters import bump
 from letter.delivery.models import Message, MessageEvent
 
 __all__ = ["EVENT_NAMES", "contact_event", "record_outcome", "suppress", "unsubscribe_message"]
@@ -71,6 +72,8 @@ def record_outcome(
         raise ValueError(state)
     current = RANK.get(message.state, -1)
     if RANK[state] > current or state in ("bounced", "complained"):
+        if message.broadcast_id and message.project_id and message.state != state:
+            bump(session, message.project_id, message.broadcast_id, {state: 1})
         message.state = state
         message.reason = detail
     session.add(MessageEvent(project_id=message.project_id, message_id=message.id,
@@ -97,6 +100,8 @@ def unsubscribe_message(session: Session, message_id: uuid.UUID,
     now = utcnow()
     if suppress(session, contact, "unsubscribe_link", now):
         contact_event(session, message, "Unsubscribed", now, reason="unsubscribe_link")
+        if message.broadcast_id and message.project_id:
+            bump(session, message.project_id, message.broadcast_id, {"unsubscribed": 1})
         session.add(MessageEvent(project_id=message.project_id, message_id=message.id,
                                  state="unsubscribed", detail=None, created_at=now))
     return contact

@@ -9,12 +9,14 @@ renders and talks SMTP.
 - **load**: messages, contacts, accounts, projects, templates, senders, and
   how many messages each project sent today (for ``daily_send_cap``).
 - **record**: states, history and contact events written with a few
-  ``executemany`` statements (Core, not the ORM unit of work: the hot path).
+  ``executemany`` statements (Core, not the ORM unit of work: the hot path),
+  and the per-broadcast counters of the messages that settled.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -24,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from letter.contacts.models import Account, Contact, Event
 from letter.db.engine import Database
+from letter.delivery.counters import BroadcastDeltas, bump_many
 from letter.delivery.models import Message, MessageEvent, MessageState
 from letter.delivery.sender import sender_for
 from letter.delivery.store import AccountRow, Batch, ContactRow, MessageRow, Settled
@@ -133,8 +136,13 @@ class SqlStore:
         others: list[dict[str, Any]] = []
         history: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
+        counters: BroadcastDeltas = {}
         for mid, outcome in settled.items():
             message = by_id[mid]
+            if message.broadcast_id and outcome.state != MessageState.QUEUED:
+                assert message.project_id is not None
+                key = (message.project_id, message.broadcast_id)
+                counters.setdefault(key, Counter()).update({"queued": -1, outcome.state: 1})
             if outcome.state == MessageState.SENT:
                 sent.append({"_id": mid, "_at": accepted_at, "_now": now,
                              "_to": outcome.recipient or message.to_email,
@@ -163,6 +171,7 @@ class SqlStore:
                 session.execute(_HISTORY.insert(), history)
             if events:
                 session.execute(_EVENTS.insert(), events)
+            bump_many(session, counters)
 
 
 def _history_state(outcome: Settled) -> str:

@@ -1,0 +1,1 @@
+"""Broadcasts: one email to an audience, scheduled, paused, cancelled, watched live."""
