@@ -8,6 +8,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from letter.api.deps import ProjectDep, RuntimeDep, SessionDep
+from letter.api.pagination import PageDep
 from letter.broadcasts import service
 from letter.broadcasts.live import live
 from letter.broadcasts.preflight import require_sendable
@@ -27,15 +28,16 @@ from letter.broadcasts.schemas import (
 from letter.broadcasts.testsend import send_test
 from letter.clock import utcnow
 from letter.delivery.sender import from_address
-from letter.schemas import ListEnvelope
+from letter.schemas import Page, page_of
 
 router = APIRouter(prefix="/v1/projects/{slug}/broadcasts", tags=["broadcasts"])
 
 
-@router.get("", response_model=ListEnvelope[BroadcastOut])
-def list_broadcasts(project: ProjectDep, session: SessionDep) -> ListEnvelope[BroadcastOut]:
-    found = service.list_broadcasts(session, project.id)
-    return ListEnvelope(data=[BroadcastOut.model_validate(b) for b in found])
+@router.get("", response_model=Page[BroadcastOut])
+def list_broadcasts(project: ProjectDep, session: SessionDep, page: PageDep
+                    ) -> Page[BroadcastOut]:
+    return page_of(service.list_broadcasts(session, project.id, page),
+                   BroadcastOut.model_validate)
 
 
 @router.post("", status_code=201, response_model=BroadcastOut)

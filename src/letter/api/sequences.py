@@ -8,7 +8,8 @@ import uuid
 from fastapi import APIRouter, Response
 
 from letter.api.deps import PrincipalDep, ProjectDep, RuntimeDep, SessionDep
-from letter.schemas import ListEnvelope
+from letter.api.pagination import PageDep
+from letter.schemas import Page, page_of
 from letter.sequences import service
 from letter.sequences.activity import activity
 from letter.sequences.content import preview, send_test
@@ -32,10 +33,10 @@ from letter.sequences.schemas import (
 router = APIRouter(prefix="/v1/projects/{slug}/sequences", tags=["sequences"])
 
 
-@router.get("", response_model=ListEnvelope[SequenceOut])
-def list_sequences(project: ProjectDep, session: SessionDep) -> ListEnvelope[SequenceOut]:
-    return ListEnvelope(data=[SequenceOut.model_validate(s)
-                              for s in service.list_sequences(session, project.id)])
+@router.get("", response_model=Page[SequenceOut])
+def list_sequences(project: ProjectDep, session: SessionDep, page: PageDep) -> Page[SequenceOut]:
+    return page_of(service.list_sequences(session, project.id, page),
+                   SequenceOut.model_validate)
 
 
 @router.post("", status_code=201, response_model=SequenceOut)
@@ -115,12 +116,11 @@ def get_activity(sequence_id: uuid.UUID, project: ProjectDep, session: SessionDe
     return ActivityOut.model_validate(activity(session, sequence))
 
 
-@router.get("/{sequence_id}/versions", response_model=ListEnvelope[VersionOut])
-def list_versions(sequence_id: uuid.UUID, project: ProjectDep, session: SessionDep
-                  ) -> ListEnvelope[VersionOut]:
+@router.get("/{sequence_id}/versions", response_model=Page[VersionOut])
+def list_versions(sequence_id: uuid.UUID, project: ProjectDep, session: SessionDep,
+                  page: PageDep) -> Page[VersionOut]:
     sequence = service.get_sequence(session, project.id, sequence_id)
-    return ListEnvelope(data=[VersionOut.model_validate(v)
-                              for v in service.list_versions(session, sequence)])
+    return page_of(service.list_versions(session, sequence, page), VersionOut.model_validate)
 
 
 @router.post("/{sequence_id}/enrollments/{external_id}/exit", response_model=EnrollmentOut)

@@ -22,6 +22,7 @@ from letter.broadcasts.models import EDITABLE, Broadcast, BroadcastStatus
 from letter.broadcasts.preflight import require_sendable
 from letter.broadcasts.snapshot import earliest_start, latest_moment
 from letter.clock import utcnow
+from letter.db.pagination import PageParams, PageResult, paginate
 from letter.delivery.counters import bump
 from letter.delivery.models import Message, MessageState
 from letter.errors import Conflict, Invalid, NotFound
@@ -40,9 +41,10 @@ PAST_TOLERANCE = timedelta(minutes=1)
 FIELDS = ("name", "subject", "preview", "audience", "template_id", "body_doc", "topic_id")
 
 
-def list_broadcasts(session: Session, project_id: uuid.UUID) -> list[Broadcast]:
-    return list(session.scalars(select(Broadcast).where(Broadcast.project_id == project_id)
-                                .order_by(Broadcast.created_at, Broadcast.id)))
+def list_broadcasts(session: Session, project_id: uuid.UUID, page: PageParams
+                    ) -> PageResult[Broadcast]:
+    return paginate(session, select(Broadcast).where(Broadcast.project_id == project_id),
+                    Broadcast, page, newest_first=True)
 
 
 def get_broadcast(session: Session, project_id: uuid.UUID, broadcast_id: uuid.UUID,

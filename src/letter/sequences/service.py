@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from letter.clock import utcnow
 from letter.contacts.models import Contact
+from letter.db.pagination import PageParams, PageResult, paginate, paginate_sorted
 from letter.errors import Conflict, Invalid, NotFound
 from letter.sequences.checks import publish_errors
 from letter.sequences.graph import parse_graph, parse_trigger
@@ -48,9 +49,10 @@ __all__ = [
 EMPTY_GRAPH: dict[str, Any] = {"nodes": [], "edges": []}
 
 
-def list_sequences(session: Session, project_id: uuid.UUID) -> list[Sequence]:
-    return list(session.scalars(select(Sequence).where(Sequence.project_id == project_id)
-                                .order_by(Sequence.created_at, Sequence.id)))
+def list_sequences(session: Session, project_id: uuid.UUID, page: PageParams
+                   ) -> PageResult[Sequence]:
+    return paginate(session, select(Sequence).where(Sequence.project_id == project_id),
+                    Sequence, page)
 
 
 def get_sequence(session: Session, project_id: uuid.UUID, sequence_id: uuid.UUID) -> Sequence:
@@ -166,10 +168,12 @@ def publish(session: Session, sequence: Sequence, user_id: uuid.UUID | None) -> 
     return version
 
 
-def list_versions(session: Session, sequence: Sequence) -> list[SequenceVersion]:
-    return list(session.scalars(select(SequenceVersion).where(
-        SequenceVersion.project_id == sequence.project_id,
-        SequenceVersion.sequence_id == sequence.id).order_by(SequenceVersion.version_number)))
+def list_versions(session: Session, sequence: Sequence, page: PageParams
+                  ) -> PageResult[SequenceVersion]:
+    """Versions in publishing order, keyset on the version number."""
+    stmt = select(SequenceVersion).where(SequenceVersion.project_id == sequence.project_id,
+                                         SequenceVersion.sequence_id == sequence.id)
+    return paginate_sorted(list(session.scalars(stmt)), lambda v: (v.version_number,), page)
 
 
 def exit_running(session: Session, project_id: uuid.UUID, reason: str, now: datetime,

@@ -24,4 +24,6 @@ GROUPS = (
     "sender_identity",
     "sending_mode",
     "messages",
+    "sequences",
+    "broadcasts",
 )
