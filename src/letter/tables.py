@@ -3,6 +3,7 @@
 Alembic and the schema tests read ``Base.metadata`` from here.
 """
 
+from letter.audience.models import ContactList, ListMember, Topic, TopicSubscription
 from letter.auth.models import (
     DeviceAuthorization,
     Invitation,
@@ -35,6 +36,7 @@ __all__ = [
     "Base",
     "Broadcast",
     "Contact",
+    "ContactList",
     "DeviceAuthorization",
     "Domain",
     "Enrollment",
@@ -43,6 +45,7 @@ __all__ = [
     "IdempotencyRecord",
     "Invitation",
     "Job",
+    "ListMember",
     "Membership",
     "Message",
     "MessageCounter",
@@ -56,6 +59,8 @@ __all__ = [
     "SequenceIndexVersion",
     "SequenceVersion",
     "Template",
+    "Topic",
+    "TopicSubscription",
     "User",
     "WebSession",
     "Workspace",

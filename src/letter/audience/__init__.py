@@ -1,0 +1,1 @@
+"""Lists (static sets of contacts) and topics (subscription preferences)."""

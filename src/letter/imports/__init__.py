@@ -1,0 +1,1 @@
+"""CSV imports of contacts and CSV exports of them."""
