@@ -1,0 +1,42 @@
+"""Lists and topics: membership and subscription rules shared by every path
+that creates contacts (identify, batch, import, the Management API)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from letter.audience.models import Topic, TopicDefault, TopicSubscription
+
+__all__ = ["subscribe_new_contacts"]
+
+
+def subscribe_new_contacts(
+    session: Session, project_id: uuid.UUID, contact_ids: Collection[uuid.UUID]
+) -> None:
+    """Subscribe contacts that were just created to the project's ``opt_in`` topics.
+
+    Call it once per batch with the ids of the contacts the batch created
+    (never with existing contacts: their choices stand)::
+
+        subscribe_new_contacts(session, project.id, created_ids)
+    """
+    if not contact_ids:
+        return
+    opt_in = select(Topic.id).where(
+        Topic.project_id == project_id, Topic.default == TopicDefault.OPT_IN
+    )
+    topic_ids = list(session.scalars(opt_in))
+    if not topic_ids:
+        return
+    session.execute(
+        insert(TopicSubscription),
+        [
+            {"project_id": project_id, "topic_id": t, "contact_id": c, "subscribed": True}
+            for t in topic_ids
+            for c in contact_ids
+        ],
+    )
