@@ -49,8 +49,10 @@ def report(label: str, samples: tuple[list[float], list[float]], target: float) 
     p90 = walls[min(len(walls) - 1, int(len(walls) * 0.9))]
     median = statistics.median(walls)
     verdict = "ok" if median <= target else "OVER TARGET"
-    print(f"{label:<32} wall median {median:5.0f} ms  p90 {p90:5.0f}  best {walls[0]:5.0f}"
-          f"  | cpu median {statistics.median(cpus):5.0f} ms  (target {target:.0f} ms: {verdict})")
+    print(
+        f"{label:<32} wall median {median:5.0f} ms  p90 {p90:5.0f}  best {walls[0]:5.0f}"
+        f"  | cpu median {statistics.median(cpus):5.0f} ms  (target {target:.0f} ms: {verdict})"
+    )
 
 
 def main() -> None:
@@ -61,14 +63,20 @@ def main() -> None:
     print(describe(f"load average {os.getloadavg()[0]:.2f}"))
     with bench_server("sqlite", "", 1) as srv, tempfile.TemporaryDirectory() as home:
         env = {
-            "PATH": os.environ.get("PATH", ""), "HOME": home, "XDG_CONFIG_HOME": home,
-            "LETTER_API_URL": f"http://127.0.0.1:{srv.port}", "LETTER_PAT": srv.token,
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": home,
+            "XDG_CONFIG_HOME": home,
+            "LETTER_API_URL": f"http://127.0.0.1:{srv.port}",
+            "LETTER_PAT": srv.token,
             "LETTER_PROJECT": srv.slug,
         }
         report("letter --help", timed(["--help"], env, args.runs), 250)
         report("letter projects list (table)", timed(["projects", "list"], env, args.runs), 400)
-        report("letter projects list --json",
-               timed(["projects", "list", "--json"], env, args.runs), 400)
+        report(
+            "letter projects list --json",
+            timed(["projects", "list", "--json"], env, args.runs),
+            400,
+        )
         report("letter contacts list (table)", timed(["contacts", "list"], env, args.runs), 400)
 
 

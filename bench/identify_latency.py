@@ -30,8 +30,13 @@ from ingest import bench_server, pct
 from machine import describe
 
 
-def sender(port: int, key: str, jobs: queue.Queue[tuple[float, bytes] | None],
-           latencies: list[float], errors: list[str]) -> None:
+def sender(
+    port: int,
+    key: str,
+    jobs: queue.Queue[tuple[float, bytes] | None],
+    latencies: list[float],
+    errors: list[str],
+) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     while (job := jobs.get()) is not None:
@@ -50,13 +55,16 @@ def sender(port: int, key: str, jobs: queue.Queue[tuple[float, bytes] | None],
     conn.close()
 
 
-def measure(port: int, key: str, rate: float, seconds: float, connections: int
-            ) -> tuple[list[float], list[str], float]:
+def measure(
+    port: int, key: str, rate: float, seconds: float, connections: int
+) -> tuple[list[float], list[str], float]:
     jobs: queue.Queue[tuple[float, bytes] | None] = queue.Queue()
     latencies: list[float] = []
     errors: list[str] = []
-    threads = [threading.Thread(target=sender, args=(port, key, jobs, latencies, errors))
-               for _ in range(connections)]
+    threads = [
+        threading.Thread(target=sender, args=(port, key, jobs, latencies, errors))
+        for _ in range(connections)
+    ]
     for thread in threads:
         thread.start()
     total = int(rate * seconds)
@@ -66,8 +74,13 @@ def measure(port: int, key: str, rate: float, seconds: float, connections: int
         delay = due - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
-        body = orjson.dumps({"user_id": f"user_{i}", "email": f"user{i}@example.com",
-                             "traits": {"plan": "free", "seq": i, "nested": {"a": i % 7}}})
+        body = orjson.dumps(
+            {
+                "user_id": f"user_{i}",
+                "email": f"user{i}@example.com",
+                "traits": {"plan": "free", "seq": i, "nested": {"a": i % 7}},
+            }
+        )
         jobs.put((due, body))
     for _ in threads:
         jobs.put(None)
@@ -79,15 +92,20 @@ def measure(port: int, key: str, rate: float, seconds: float, connections: int
 def run(db: str, args: argparse.Namespace) -> None:
     with bench_server(db, args.pg_url, args.workers) as srv:
         measure(srv.port, srv.key, args.rate, 2, args.connections)  # warm up
-        latencies, errors, elapsed = measure(srv.port, srv.key, args.rate, args.seconds,
-                                             args.connections)
+        latencies, errors, elapsed = measure(
+            srv.port, srv.key, args.rate, args.seconds, args.connections
+        )
     ms = sorted(x * 1000 for x in latencies)
     seconds = sorted(latencies)
     print(f"\n== {db} ({args.workers} server process(es), {args.connections} connections) ==")
-    print(f"identify: {len(ms):,} calls at {len(ms) / elapsed:,.0f} req/s "
-          f"(asked {args.rate:,.0f}); errors: {len(errors)}")
-    print(f"latency: p50 {pct(seconds, 0.50):.1f} ms, p99 {pct(seconds, 0.99):.1f} ms, "
-          f"p99.9 {pct(seconds, 0.999):.1f} ms, max {ms[-1]:.1f} ms (target p99 <= 25 ms)")
+    print(
+        f"identify: {len(ms):,} calls at {len(ms) / elapsed:,.0f} req/s "
+        f"(asked {args.rate:,.0f}); errors: {len(errors)}"
+    )
+    print(
+        f"latency: p50 {pct(seconds, 0.50):.1f} ms, p99 {pct(seconds, 0.99):.1f} ms, "
+        f"p99.9 {pct(seconds, 0.999):.1f} ms, max {ms[-1]:.1f} ms (target p99 <= 25 ms)"
+    )
 
 
 def main() -> None:
@@ -97,11 +115,15 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--pg-url", default=os.environ.get(
-        "LETTER_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get(
+            "LETTER_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
     args = parser.parse_args()
     print(f"machine: {describe()}")
-    for db in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
+    for db in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
         run(db, args)
 
 

@@ -70,6 +70,7 @@ def rss_mb(pid: int) -> float:
 
 # ---------------------------------------------------------------- payloads
 
+
 def contact_batches(first: int, last: int, group: bool = True) -> Iterator[bytes]:
     """Users ``first..last-1``: each an identify and a group, 50 users a batch
     (100 identifies a batch without ``group``)."""
@@ -79,27 +80,51 @@ def contact_batches(first: int, last: int, group: bool = True) -> Iterator[bytes
         for i in range(start, min(start + per, last)):
             uid = f"user_{i}"
             acct = i // USERS_PER_ACCOUNT
-            items.append({"type": "identify", "user_id": uid, "email": f"user{i}@example.com",
-                          "message_id": f"identify:{uid}",
-                          "traits": {"name": f"User {i}", "plan": "pro" if i % 3 else "free",
-                                     "signup_at": "2025-01-01T00:00:00Z"}})
+            items.append(
+                {
+                    "type": "identify",
+                    "user_id": uid,
+                    "email": f"user{i}@example.com",
+                    "message_id": f"identify:{uid}",
+                    "traits": {
+                        "name": f"User {i}",
+                        "plan": "pro" if i % 3 else "free",
+                        "signup_at": "2025-01-01T00:00:00Z",
+                    },
+                }
+            )
             if not group:
                 continue
-            items.append({"type": "group", "user_id": uid, "account_id": f"acct_{acct}",
-                          "name": f"Account {acct}", "traits": {"mrr": acct % 500},
-                          "message_id": f"group:{uid}:{acct}"})
+            items.append(
+                {
+                    "type": "group",
+                    "user_id": uid,
+                    "account_id": f"acct_{acct}",
+                    "name": f"Account {acct}",
+                    "traits": {"mrr": acct % 500},
+                    "message_id": f"group:{uid}:{acct}",
+                }
+            )
         yield orjson.dumps({"batch": items})
 
 
 def event_batches(first: int, last: int) -> Iterator[bytes]:
     for start in range(first, last, BATCH):
-        items = [{"type": "track", "user_id": f"user_{i}", "event": "Signed In",
-                  "message_id": f"track:{i}", "properties": {"i": i, "source": "bench"}}
-                 for i in range(start, min(start + BATCH, last))]
+        items = [
+            {
+                "type": "track",
+                "user_id": f"user_{i}",
+                "event": "Signed In",
+                "message_id": f"track:{i}",
+                "properties": {"i": i, "source": "bench"},
+            }
+            for i in range(start, min(start + BATCH, last))
+        ]
         yield orjson.dumps({"batch": items})
 
 
 # ------------------------------------------------------------------ clients
+
 
 def client_process(port: int, key: str, bodies: list[bytes], barrier: Any, out: Any) -> None:
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
@@ -122,8 +147,9 @@ def client_process(port: int, key: str, bodies: list[bytes], barrier: Any, out: 
     out.put((accepted, latencies))
 
 
-def run_phase(port: int, key: str, n: int, clients: int,
-              make: Callable[[int, int], Iterator[bytes]]) -> tuple[float, int, list[float]]:
+def run_phase(
+    port: int, key: str, n: int, clients: int, make: Callable[[int, int], Iterator[bytes]]
+) -> tuple[float, int, list[float]]:
     """Split users 0..n-1 among the clients; returns wall seconds, items, latencies."""
     ctx = mp.get_context("fork")
     barrier = ctx.Barrier(clients + 1)
@@ -133,8 +159,7 @@ def run_phase(port: int, key: str, n: int, clients: int,
     for c in range(clients):
         # Bodies are encoded before the clock starts, so clients spend CPU on sending only.
         bodies = list(make(bounds[c], bounds[c + 1]))
-        procs.append(ctx.Process(target=client_process,
-                                 args=(port, key, bodies, barrier, out)))
+        procs.append(ctx.Process(target=client_process, args=(port, key, bodies, barrier, out)))
     for p in procs:
         p.start()
     barrier.wait()
@@ -155,11 +180,13 @@ def pct(values: list[float], q: float) -> float:
 
 # ------------------------------------------------------------------- server
 
+
 def api(port: int, method: str, path: str, token: str, body: Any = None) -> Any:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    conn.request(method, path, body=orjson.dumps(body) if body is not None else None,
-                 headers=headers)
+    conn.request(
+        method, path, body=orjson.dumps(body) if body is not None else None, headers=headers
+    )
     response = conn.getresponse()
     data = response.read()
     if response.status >= 300:
@@ -170,8 +197,17 @@ def api(port: int, method: str, path: str, token: str, body: Any = None) -> Any:
 @contextmanager
 def server(env: dict[str, str], workers: int) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = free_port()
-    cmd = [sys.executable, "-m", "letter.cli.main", "serve", "--port", str(port), "--no-worker",
-           "--workers", str(workers)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "letter.cli.main",
+        "serve",
+        "--port",
+        str(port),
+        "--no-worker",
+        "--workers",
+        str(workers),
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.time() + 60
@@ -198,14 +234,28 @@ def server(env: dict[str, str], workers: int) -> Iterator[tuple[int, subprocess.
 
 def bootstrap(env: dict[str, str]) -> str:
     out = subprocess.run(
-        [sys.executable, "-m", "letter.cli.main", "admin", "bootstrap", "--email",
-         "bench@example.com", "--workspace", "Bench", "--json"],
-        env=env, capture_output=True, check=True)
+        [
+            sys.executable,
+            "-m",
+            "letter.cli.main",
+            "admin",
+            "bootstrap",
+            "--email",
+            "bench@example.com",
+            "--workspace",
+            "Bench",
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        check=True,
+    )
     token: str = orjson.loads(out.stdout)["token"]
     return token
 
 
 # ------------------------------------------------------------------- checks
+
 
 def count_rows(env: dict[str, str], data_dir: Path) -> dict[str, int]:
     queries = {
@@ -230,26 +280,40 @@ def count_rows(env: dict[str, str], data_dir: Path) -> dict[str, int]:
         conn.close()
 
 
-def verify(port: int, token: str, slug: str, env: dict[str, str], data_dir: Path, n: int,
-           group: bool) -> None:
+def verify(
+    port: int, token: str, slug: str, env: dict[str, str], data_dir: Path, n: int, group: bool
+) -> None:
     accounts = (n + USERS_PER_ACCOUNT - 1) // USERS_PER_ACCOUNT if group else 0
-    expected = {"contacts": n, "contacts_with_email": n, "contacts_linked": n if group else 0,
-                "accounts": accounts, "events": n, "events_linked": n,
-                "receipts": (3 if group else 2) * n}
+    expected = {
+        "contacts": n,
+        "contacts_with_email": n,
+        "contacts_linked": n if group else 0,
+        "accounts": accounts,
+        "events": n,
+        "events_linked": n,
+        "receipts": (3 if group else 2) * n,
+    }
     got = count_rows(env, data_dir)
     if got != expected:
         raise SystemExit(f"database does not hold what was sent:\n  got {got}\n  want {expected}")
     for i in random.sample(range(n), min(20, n)):
         c = api(port, "GET", f"/v1/projects/{slug}/contacts/user_{i}", token)
-        ok = (c["email"] == f"user{i}@example.com" and c["traits"]["name"] == f"User {i}"
-              and (c["account"]["external_id"] == f"acct_{i // USERS_PER_ACCOUNT}" if group
-                   else c["account"] is None)
-              and [e["properties"]["i"] for e in c["recent_events"]] == [i])
+        ok = (
+            c["email"] == f"user{i}@example.com"
+            and c["traits"]["name"] == f"User {i}"
+            and (
+                c["account"]["external_id"] == f"acct_{i // USERS_PER_ACCOUNT}"
+                if group
+                else c["account"] is None
+            )
+            and [e["properties"]["i"] for e in c["recent_events"]] == [i]
+        )
         if not ok:
             raise SystemExit(f"contact user_{i} is not what was sent: {c}")
 
 
 # --------------------------------------------------------------------- main
+
 
 def create_pg_database(base: str) -> tuple[str, Callable[[], None]]:
     import psycopg
@@ -287,9 +351,12 @@ def bench_server(db: str, pg_url: str, workers: int) -> Iterator[BenchServer]:
     dropped afterwards, with rate limits out of the way."""
     with tempfile.TemporaryDirectory(prefix="letter-bench-") as tmp:
         data_dir = Path(tmp) / "data"
-        env = {**os.environ, "LETTER_DATA_DIR": str(data_dir),
-               "LETTER_INGEST_RATE_LIMIT": "100000000/minute",
-               "LETTER_RATE_LIMIT": "100000000/minute"}
+        env = {
+            **os.environ,
+            "LETTER_DATA_DIR": str(data_dir),
+            "LETTER_INGEST_RATE_LIMIT": "100000000/minute",
+            "LETTER_RATE_LIMIT": "100000000/minute",
+        }
         env.pop("LETTER_DATABASE_URL", None)
         drop: Callable[[], None] = lambda: None  # noqa: E731
         if db == "postgresql":
@@ -321,9 +388,22 @@ def run(db: str, args: argparse.Namespace) -> None:
         if args.profile:
             # Collapsed stacks of the server for the whole run (py-spy, optional).
             spy = subprocess.Popen(
-                ["py-spy", "record", "-p", str(srv.proc.pid), "--subprocesses", "-r", "200",
-                 "-f", "raw", "-o", f"{args.profile}-{db}.txt"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                [
+                    "py-spy",
+                    "record",
+                    "-p",
+                    str(srv.proc.pid),
+                    "--subprocesses",
+                    "-r",
+                    "200",
+                    "-f",
+                    "raw",
+                    "-o",
+                    f"{args.profile}-{db}.txt",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             time.sleep(1)
         n = args.contacts
         contacts = partial(contact_batches, group=not args.no_group)
@@ -335,15 +415,21 @@ def run(db: str, args: argparse.Namespace) -> None:
             spy.send_signal(2)
             spy.wait(timeout=60)
         verify(srv.port, srv.token, srv.slug, srv.env, srv.data_dir, n, not args.no_group)
-    print(f"\n== {db} ({args.workers} server process(es), {args.clients} client processes, "
-          f"batches of {BATCH}) ==")
+    print(
+        f"\n== {db} ({args.workers} server process(es), {args.clients} client processes, "
+        f"batches of {BATCH}) =="
+    )
     kinds = "identify" if args.no_group else "identify + group"
-    print(f"contacts: {n:,} ({kinds}, {c_items:,} items) in {c_time:.2f} s "
-          f"-> {n / c_time:,.0f} contacts/s; batch latency p50 {pct(c_lat, 0.5):.1f} ms, "
-          f"p99 {pct(c_lat, 0.99):.1f} ms")
-    print(f"events:   {n:,} (track, {e_items:,} items) in {e_time:.2f} s "
-          f"-> {n / e_time:,.0f} events/s; batch latency p50 {pct(e_lat, 0.5):.1f} ms, "
-          f"p99 {pct(e_lat, 0.99):.1f} ms")
+    print(
+        f"contacts: {n:,} ({kinds}, {c_items:,} items) in {c_time:.2f} s "
+        f"-> {n / c_time:,.0f} contacts/s; batch latency p50 {pct(c_lat, 0.5):.1f} ms, "
+        f"p99 {pct(c_lat, 0.99):.1f} ms"
+    )
+    print(
+        f"events:   {n:,} (track, {e_items:,} items) in {e_time:.2f} s "
+        f"-> {n / e_time:,.0f} events/s; batch latency p50 {pct(e_lat, 0.5):.1f} ms, "
+        f"p99 {pct(e_lat, 0.99):.1f} ms"
+    )
     print(f"server peak RSS: {peak[0]:.0f} MB; verified: counts, links and 20 sampled contacts")
 
 
@@ -353,15 +439,23 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="client processes")
     parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--no-group", action="store_true",
-                        help="contacts are identifies only (100 contacts a batch)")
-    parser.add_argument("--profile", metavar="PREFIX",
-                        help="record the server with py-spy into PREFIX-<db>.txt")
-    parser.add_argument("--pg-url", default=os.environ.get(
-        "LETTER_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--no-group",
+        action="store_true",
+        help="contacts are identifies only (100 contacts a batch)",
+    )
+    parser.add_argument(
+        "--profile", metavar="PREFIX", help="record the server with py-spy into PREFIX-<db>.txt"
+    )
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get(
+            "LETTER_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
     args = parser.parse_args()
     print(f"machine: {describe()}")
-    for db in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
+    for db in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
         run(db, args)
 
 

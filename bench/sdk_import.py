@@ -49,8 +49,7 @@ class KeepAliveTransport:
     def __init__(self) -> None:
         self.conn: http.client.HTTPConnection | None = None
 
-    def send(self, url: str, headers: Mapping[str, str], body: bytes, timeout: float
-             ) -> Response:
+    def send(self, url: str, headers: Mapping[str, str], body: bytes, timeout: float) -> Response:
         parts = urlsplit(url)
         if self.conn is None:
             self.conn = http.client.HTTPConnection(parts.netloc, timeout=timeout)
@@ -67,13 +66,15 @@ class KeepAliveTransport:
 class NullTransport:
     """Answers every batch at once without a server: the SDK's own ceiling."""
 
-    def send(self, url: str, headers: Mapping[str, str], body: bytes, timeout: float
-             ) -> Response:
+    def send(self, url: str, headers: Mapping[str, str], body: bytes, timeout: float) -> Response:
         return Response(200, {}, b'{"accepted": 0, "duplicates": 0, "rejected": []}')
 
 
 TRANSPORTS: dict[str, Callable[[], Any]] = {
-    "urllib": UrllibTransport, "keepalive": KeepAliveTransport, "null": NullTransport}
+    "urllib": UrllibTransport,
+    "keepalive": KeepAliveTransport,
+    "null": NullTransport,
+}
 
 
 class Timed:
@@ -84,8 +85,7 @@ class Timed:
         self.requests = 0
         self.seconds = 0.0
 
-    def send(self, url: str, headers: Mapping[str, str], body: bytes, timeout: float
-             ) -> Response:
+    def send(self, url: str, headers: Mapping[str, str], body: bytes, timeout: float) -> Response:
         started = time.perf_counter()
         try:
             return self.inner.send(url, headers, body, timeout)  # type: ignore[no-any-return]
@@ -112,9 +112,15 @@ def push(letter: Letter, first: int, last: int, page: int) -> None:
         for i in range(start, min(start + page, last)):
             uid = f"user_{i}"
             acct = i // USERS_PER_ACCOUNT
-            letter.identify(uid, email=f"user{i}@example.com",
-                            traits={"name": f"User {i}", "plan": "pro" if i % 3 else "free",
-                                    "signup_at": "2025-01-01T00:00:00Z"})
+            letter.identify(
+                uid,
+                email=f"user{i}@example.com",
+                traits={
+                    "name": f"User {i}",
+                    "plan": "pro" if i % 3 else "free",
+                    "signup_at": "2025-01-01T00:00:00Z",
+                },
+            )
             letter.group(uid, f"acct_{acct}", name=f"Account {acct}", traits={"mrr": acct % 500})
         letter.flush()
 
@@ -128,16 +134,29 @@ def run(args: argparse.Namespace) -> None:
     report(args, db, elapsed, transports, failures, counts)
 
 
-def push_all(args: argparse.Namespace, base_url: str, key: str
-             ) -> tuple[float, list[Timed], Failures]:
+def push_all(
+    args: argparse.Namespace, base_url: str, key: str
+) -> tuple[float, list[Timed], Failures]:
     failures = Failures()
     transports = [Timed(TRANSPORTS[args.transport]()) for _ in range(args.clients)]
-    clients = [Letter(api_key=key, base_url=base_url, flush_at=args.flush_at,
-                      max_queue_size=2 * args.page + 10, skip_triggers=True, timeout=60,
-                      on_error=failures, transport=t) for t in transports]
+    clients = [
+        Letter(
+            api_key=key,
+            base_url=base_url,
+            flush_at=args.flush_at,
+            max_queue_size=2 * args.page + 10,
+            skip_triggers=True,
+            timeout=60,
+            on_error=failures,
+            transport=t,
+        )
+        for t in transports
+    ]
     bounds = [args.n * c // args.clients for c in range(args.clients + 1)]
-    threads = [threading.Thread(target=push, args=(client, bounds[c], bounds[c + 1], args.page))
-               for c, client in enumerate(clients)]
+    threads = [
+        threading.Thread(target=push, args=(client, bounds[c], bounds[c + 1], args.page))
+        for c, client in enumerate(clients)
+    ]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -148,22 +167,31 @@ def push_all(args: argparse.Namespace, base_url: str, key: str
     return time.perf_counter() - started, transports, failures
 
 
-def report(args: argparse.Namespace, db: str, elapsed: float, transports: list[Timed],
-           failures: Failures, counts: dict[str, int]) -> None:
+def report(
+    args: argparse.Namespace,
+    db: str,
+    elapsed: float,
+    transports: list[Timed],
+    failures: Failures,
+    counts: dict[str, int],
+) -> None:
     n = args.n
     accounts = (n + USERS_PER_ACCOUNT - 1) // USERS_PER_ACCOUNT
     expected = {"contacts": n, "contacts_linked": n, "accounts": accounts, "receipts": 2 * n}
     got = {k: counts[k] for k in expected}
     requests = sum(t.requests for t in transports)
     in_send = sum(t.seconds for t in transports)
-    print(f"\n== {db}: {n:,} contacts (identify + group, {2 * n:,} items) through "
-          f"{args.clients} Letter client(s), flush_at={args.flush_at}, "
-          f"transport={args.transport}, server --workers {args.workers} ==")
-    print(f"end to end: {elapsed:.2f} s -> {n / elapsed:,.0f} contacts/s "
-          f"(target >= 16,700)")
-    print(f"requests: {requests:,}, mean {in_send / max(requests, 1) * 1000:.1f} ms each; "
-          f"time in transport.send: {in_send / args.clients / elapsed:.0%} of the wall "
-          "time per client")
+    print(
+        f"\n== {db}: {n:,} contacts (identify + group, {2 * n:,} items) through "
+        f"{args.clients} Letter client(s), flush_at={args.flush_at}, "
+        f"transport={args.transport}, server --workers {args.workers} =="
+    )
+    print(f"end to end: {elapsed:.2f} s -> {n / elapsed:,.0f} contacts/s (target >= 16,700)")
+    print(
+        f"requests: {requests:,}, mean {in_send / max(requests, 1) * 1000:.1f} ms each; "
+        f"time in transport.send: {in_send / args.clients / elapsed:.0%} of the wall "
+        "time per client"
+    )
     if failures.items:
         raise SystemExit(f"{failures.items:,} items reached on_error, first: {failures.first}")
     if args.transport == "null":
@@ -178,14 +206,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="users (contacts)")
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
-    parser.add_argument("--pg-url", default=os.environ.get(
-        "LETTER_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get(
+            "LETTER_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
     parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument("--clients", type=int, default=1, help="Letter clients, a thread each")
     parser.add_argument("--flush-at", type=int, default=500, help="items per batch")
     parser.add_argument("--page", type=int, default=10_000, help="users between flush() calls")
-    parser.add_argument("--transport", choices=list(TRANSPORTS), default="urllib",
-                        help="null: no server at all, measures the SDK alone")
+    parser.add_argument(
+        "--transport",
+        choices=list(TRANSPORTS),
+        default="urllib",
+        help="null: no server at all, measures the SDK alone",
+    )
     args = parser.parse_args()
     print(f"machine: {describe()}")
     run(args)

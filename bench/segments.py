@@ -44,33 +44,87 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 PROJECT_ID = uuid.UUID("00000000-0000-7000-8000-000000000001")
 WORKSPACE_ID = uuid.UUID("00000000-0000-7000-8000-000000000002")
 PLANS = ["free"] * 5 + ["starter"] * 2 + ["pro"] * 2 + ["enterprise"]
-EVENT_NAMES = (["Signed In"] * 8 + ["Page Viewed"] * 10 + ["Feature Used"] * 5
-               + ["Signed Up", "Invited Teammate", "Upgraded", "Downgraded", "Purchased",
-                  "Exported Report", "Created Project", "Payment Failed", "Churned"])
+EVENT_NAMES = (
+    ["Signed In"] * 8
+    + ["Page Viewed"] * 10
+    + ["Feature Used"] * 5
+    + [
+        "Signed Up",
+        "Invited Teammate",
+        "Upgraded",
+        "Downgraded",
+        "Purchased",
+        "Exported Report",
+        "Created Project",
+        "Payment Failed",
+        "Churned",
+    ]
+)
 INDUSTRIES = ["saas", "retail", "health", "finance", "media", "education"]
 TAGS = ["vip", "beta", "newsletter", "partner", "churn-risk", "champion"]
 
 FILTERS: dict[str, dict[str, Any]] = {
-    "plan neq free AND did Signed In within 7 days": {"kind": "group", "op": "and", "children": [
-        {"kind": "trait", "path": "plan", "op": "neq", "value": "free"},
-        {"kind": "event", "eventName": "Signed In", "did": True,
-         "window": {"value": 7, "unit": "day"}}]},
+    "plan neq free AND did Signed In within 7 days": {
+        "kind": "group",
+        "op": "and",
+        "children": [
+            {"kind": "trait", "path": "plan", "op": "neq", "value": "free"},
+            {
+                "kind": "event",
+                "eventName": "Signed In",
+                "did": True,
+                "window": {"value": 7, "unit": "day"},
+            },
+        ],
+    },
     "numeric: mrr gt 1000": {"kind": "trait", "path": "mrr", "op": "gt", "value": 1000},
-    "contains: tags contains vip": {"kind": "trait", "path": "tags", "op": "contains",
-                                    "value": "vip"},
-    "did not Purchased within 90 days": {"kind": "event", "eventName": "Purchased",
-                                         "did": False, "window": {"value": 90, "unit": "day"}},
-    "three-level nested group": {"kind": "group", "op": "or", "children": [
-        {"kind": "group", "op": "and", "children": [
-            {"kind": "trait", "path": "plan", "op": "eq", "value": "pro"},
-            {"kind": "group", "op": "or", "children": [
-                {"kind": "trait", "path": "company.size", "op": "gte", "value": 200},
-                {"kind": "trait", "path": "beta", "op": "eq", "value": True}]}]},
-        {"kind": "group", "op": "and", "children": [
-            {"kind": "trait", "path": "signup", "op": "gt", "value": "2026-01-01"},
-            {"kind": "suppression", "includesSuppressed": False}]}]},
+    "contains: tags contains vip": {
+        "kind": "trait",
+        "path": "tags",
+        "op": "contains",
+        "value": "vip",
+    },
+    "did not Purchased within 90 days": {
+        "kind": "event",
+        "eventName": "Purchased",
+        "did": False,
+        "window": {"value": 90, "unit": "day"},
+    },
+    "three-level nested group": {
+        "kind": "group",
+        "op": "or",
+        "children": [
+            {
+                "kind": "group",
+                "op": "and",
+                "children": [
+                    {"kind": "trait", "path": "plan", "op": "eq", "value": "pro"},
+                    {
+                        "kind": "group",
+                        "op": "or",
+                        "children": [
+                            {"kind": "trait", "path": "company.size", "op": "gte", "value": 200},
+                            {"kind": "trait", "path": "beta", "op": "eq", "value": True},
+                        ],
+                    },
+                ],
+            },
+            {
+                "kind": "group",
+                "op": "and",
+                "children": [
+                    {"kind": "trait", "path": "signup", "op": "gt", "value": "2026-01-01"},
+                    {"kind": "suppression", "includesSuppressed": False},
+                ],
+            },
+        ],
+    },
     "account trait: account.plan eq enterprise": {
-        "kind": "trait", "path": "account.plan", "op": "eq", "value": "enterprise"},
+        "kind": "trait",
+        "path": "account.plan",
+        "op": "eq",
+        "value": "enterprise",
+    },
 }
 
 
@@ -82,11 +136,14 @@ def contact_rows(count: int, accounts: int, rng: random.Random) -> Iterator[tupl
     for n in range(count):
         plan = rng.choice(PLANS)
         traits: dict[str, Any] = {
-            "name": f"User {n}", "plan": plan,
-            "mrr": 0 if plan == "free" else (rng.randint(10, 5000) if n % 3
-                                             else round(rng.uniform(10, 5000), 2)),
+            "name": f"User {n}",
+            "plan": plan,
+            "mrr": 0
+            if plan == "free"
+            else (rng.randint(10, 5000) if n % 3 else round(rng.uniform(10, 5000), 2)),
             "signup": (NOW - timedelta(days=rng.randint(0, 900))).strftime("%Y-%m-%d"),
-            "beta": rng.random() < 0.1, "verified": rng.random() < 0.8,
+            "beta": rng.random() < 0.1,
+            "verified": rng.random() < 0.8,
             "company": {"size": rng.randint(1, 1000), "industry": rng.choice(INDUSTRIES)},
         }
         if rng.random() < 0.3:
@@ -94,14 +151,24 @@ def contact_rows(count: int, accounts: int, rng: random.Random) -> Iterator[tupl
         account = hexid(rng.randrange(accounts), 2) if rng.random() < 0.7 else None
         unsub = NOW.strftime("%Y-%m-%d %H:%M:%S.000000") if rng.random() < 0.05 else None
         created = (NOW - timedelta(seconds=count - n)).strftime("%Y-%m-%d %H:%M:%S.000000")
-        yield (hexid(n, 1), f"user_{n}", f"user{n}@example.com", orjson.dumps(traits).decode(),
-               account, unsub, created)
+        yield (
+            hexid(n, 1),
+            f"user_{n}",
+            f"user{n}@example.com",
+            orjson.dumps(traits).decode(),
+            account,
+            unsub,
+            created,
+        )
 
 
 def account_rows(count: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
     for n in range(count):
-        traits = {"plan": rng.choice(PLANS), "seats": rng.randint(1, 500),
-                  "industry": rng.choice(INDUSTRIES)}
+        traits = {
+            "plan": rng.choice(PLANS),
+            "seats": rng.randint(1, 500),
+            "industry": rng.choice(INDUSTRIES),
+        }
         yield hexid(n, 2), f"acct_{n}", f"Account {n}", orjson.dumps(traits).decode()
 
 
@@ -117,8 +184,15 @@ def _seed_project(db: Database) -> None:
     with db.session() as session:
         session.add(Workspace(id=WORKSPACE_ID, name="bench"))
         session.flush()
-        session.add(Project(id=PROJECT_ID, workspace_id=WORKSPACE_ID, slug="bench",
-                            name="Bench", assigned_subdomain="bench"))
+        session.add(
+            Project(
+                id=PROJECT_ID,
+                workspace_id=WORKSPACE_ID,
+                slug="bench",
+                name="Bench",
+                assigned_subdomain="bench",
+            )
+        )
 
 
 BULK_TABLES = [Account.__table__, Contact.__table__, Event.__table__]
@@ -157,16 +231,21 @@ def load_sqlite(path: Path, contacts: int, events: int) -> None:
     conn.executemany(
         "INSERT INTO accounts (id, project_id, external_id, name, traits, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        ((i, pid, e, n, t, ts, ts) for i, e, n, t in account_rows(max(1, contacts // 10), rng)))
+        ((i, pid, e, n, t, ts, ts) for i, e, n, t in account_rows(max(1, contacts // 10), rng)),
+    )
     conn.executemany(
         "INSERT INTO contacts (id, project_id, external_id, email, traits, account_id, "
         "unsubscribed_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        ((i, pid, x, e, t, a, u, c, c) for i, x, e, t, a, u, c in
-         contact_rows(contacts, max(1, contacts // 10), rng)))
+        (
+            (i, pid, x, e, t, a, u, c, c)
+            for i, x, e, t, a, u, c in contact_rows(contacts, max(1, contacts // 10), rng)
+        ),
+    )
     conn.executemany(
         "INSERT INTO events (id, project_id, name, properties, contact_id, occurred_at, "
         "created_at) VALUES (?, ?, ?, '{}', ?, ?, ?)",
-        ((i, pid, n, c, at, at) for i, n, c, at in event_rows(events, contacts, rng)))
+        ((i, pid, n, c, at, at) for i, n, c, at in event_rows(events, contacts, rng)),
+    )
     conn.execute("COMMIT")
     conn.close()
     engine = make_engine(f"sqlite:///{path}")
@@ -199,16 +278,31 @@ def load_postgres(url: str, contacts: int, events: int) -> None:
     raw = db.engine.raw_connection()
     try:
         cur = raw.cursor()
-        _copy(cur, "accounts", "id, project_id, external_id, name, traits, created_at, updated_at",
-              ((i, pid, e, n, t, ts, ts) for i, e, n, t in
-               account_rows(max(1, contacts // 10), rng)))
-        _copy(cur, "contacts", "id, project_id, external_id, email, traits, account_id, "
-              "unsubscribed_at, created_at, updated_at",
-              ((i, pid, x, e, t, a, u and u + "+00", c + "+00", c + "+00")
-               for i, x, e, t, a, u, c in contact_rows(contacts, max(1, contacts // 10), rng)))
-        _copy(cur, "events", "id, project_id, name, properties, contact_id, occurred_at, "
-              "created_at", ((i, pid, n, "{}", c, at + "+00", at + "+00")
-                             for i, n, c, at in event_rows(events, contacts, rng)))
+        _copy(
+            cur,
+            "accounts",
+            "id, project_id, external_id, name, traits, created_at, updated_at",
+            ((i, pid, e, n, t, ts, ts) for i, e, n, t in account_rows(max(1, contacts // 10), rng)),
+        )
+        _copy(
+            cur,
+            "contacts",
+            "id, project_id, external_id, email, traits, account_id, "
+            "unsubscribed_at, created_at, updated_at",
+            (
+                (i, pid, x, e, t, a, u and u + "+00", c + "+00", c + "+00")
+                for i, x, e, t, a, u, c in contact_rows(contacts, max(1, contacts // 10), rng)
+            ),
+        )
+        _copy(
+            cur,
+            "events",
+            "id, project_id, name, properties, contact_id, occurred_at, created_at",
+            (
+                (i, pid, n, "{}", c, at + "+00", at + "+00")
+                for i, n, c, at in event_rows(events, contacts, rng)
+            ),
+        )
         raw.commit()
     finally:
         raw.close()
@@ -226,8 +320,12 @@ def pg_database(base_url: str, name: str, contacts: int, events: int) -> str:
     target = url.set(database=name).render_as_string(hide_password=False)
     if exists:  # reuse only a complete load (indexes are built last)
         with create_engine(target).connect() as conn:
-            exists = conn.scalar(text("SELECT count(*) FROM pg_indexes WHERE tablename = 'events'"
-                                      " AND indexname LIKE 'ix_%'"))
+            exists = conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_indexes WHERE tablename = 'events'"
+                    " AND indexname LIKE 'ix_%'"
+                )
+            )
     with admin.connect() as conn:
         if not exists:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -256,8 +354,10 @@ def time_filters(db: Database, repeat: int) -> dict[str, float]:
             # SQLite runs in this thread, so its CPU time is measurable (and less
             # sensitive to other load on the machine than the wall clock)
             cpu_note = f" (cpu {statistics.median(cpu):.0f} ms)" if db.dialect == "sqlite" else ""
-            print(f"  {medians[label]:8.1f} ms{cpu_note}  {label}  ({matches:,} of {total:,})",
-                  flush=True)
+            print(
+                f"  {medians[label]:8.1f} ms{cpu_note}  {label}  ({matches:,} of {total:,})",
+                flush=True,
+            )
     return medians
 
 
@@ -266,8 +366,12 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--pg-url", default=os.environ.get(
-        "LETTER_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get(
+            "LETTER_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     print("machine: " + describe(f"SQLite {sqlite3.sqlite_version}"))
