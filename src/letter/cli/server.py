@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -185,3 +186,47 @@ def webhook_secret() -> None:
 
     settings = Settings.from_env().with_secret_key()
     typer.echo(settings.delivery_webhook_secret)
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="The backup file to write (a tar).")],
+) -> None:
+    """Back up the embedded SQLite database and the secret key, while serving."""
+    from letter.db.backup import BackupError, backup_sqlite, sqlite_path
+    from letter.settings import SECRET_KEY_FILE, Settings
+
+    settings = Settings.from_env()
+    try:
+        db_file = sqlite_path(settings.database_url)
+        manifest = backup_sqlite(db_file, settings.data_dir / SECRET_KEY_FILE, path)
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    size = manifest["database_bytes"] / 1e6
+    typer.echo(f"Backed up {db_file} ({size:.1f} MB, schema {manifest['schema_revision']}) "
+               f"to {path}.", err=True)
+    if not manifest["has_secret_key"]:
+        typer.echo("No secret key file in the data dir: keep LETTER_SECRET_KEY with the backup.",
+                   err=True)
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="A file written by letter db backup.")],
+    force: Annotated[bool, typer.Option(help="Replace an existing database.")] = False,
+) -> None:
+    """Restore a backup into the data dir (stop Letter first), then migrate it."""
+    from letter.db.backup import BackupError, restore_sqlite, sqlite_path
+    from letter.settings import SECRET_KEY_FILE, Settings
+
+    settings = Settings.from_env()
+    try:
+        db_file = sqlite_path(settings.database_url)
+        key_file = settings.data_dir / SECRET_KEY_FILE
+        manifest = restore_sqlite(path, db_file, key_file, force=force)
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    _prepare()  # a backup from an older Letter is brought up to this one's schema
+    typer.echo(f"Restored {path} (taken {manifest['created_at']}) into {db_file}.", err=True)
