@@ -77,3 +77,12 @@ def test_design_validation_names_the_field(patch, field):
     with pytest.raises(Invalid) as info:
         normalise_design(patch)
     assert info.value.message.startswith(field)
+
+
+def test_hidden_preview_text_has_no_colour_that_reads_as_low_contrast():
+    for preset in ("branded", "plain"):
+        out = compile_content(PRESETS[preset], subject="s", preview="Your account is ready",
+                              body_doc=doc("Hello")).render(context())
+        start = out.html.index("Your account is ready")
+        opening = out.html[out.html.rindex("<div", 0, start):start]
+        assert "display:none" in opening and "color" not in opening, opening
