@@ -72,7 +72,8 @@ def start_server(
         stderr=subprocess.PIPE,
     )
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    # Generous: on a loaded two-core machine start-up (imports, migrations) is slow.
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"letter serve exited: {process.stderr.read().decode()}")  # type: ignore[union-attr]
@@ -82,7 +83,7 @@ def start_server(
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError("letter serve did not become healthy in 30 s")
+    raise RuntimeError("letter serve did not become healthy in 90 s")
 
 
 def stop_server(server: LiveServer) -> None:
