@@ -20,12 +20,14 @@ from letter.api import (
     health,
     identity,
     ingestion,
+    lists,
     members,
     messages,
     projects,
     segments,
     sequences,
     templates,
+    topics,
 )
 from letter.api.docs import install_docs
 from letter.api.errors import document_errors, install_error_handlers
@@ -79,6 +81,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         ingestion,
         contacts,
         audience,
+        lists,
+        topics,
         segments,
         sequences,
         templates,

@@ -56,7 +56,7 @@ def test_contact_detail_shape_and_latest_twenty_events(client, owner, project, i
     body = client.get(f"/v1/projects/{project['slug']}/contacts/a", headers=owner.headers).json()
     assert set(body) == {"id", "external_id", "email", "traits", "timezone", "unsubscribed_at",
                          "unsubscribe_reason", "created_at", "updated_at", "account",
-                         "recent_events"}
+                         "recent_events", "lists", "topics"}
     assert set(body["account"]) == {"id", "external_id", "name"}
     assert [e["name"] for e in body["recent_events"]] == [f"E{i}" for i in range(24, 4, -1)]
     assert set(body["recent_events"][0]) == {"id", "name", "properties", "contact_id",

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from letter.audience.models import ContactList, ListMember, Topic, TopicSubscription
 from letter.auth.models import Workspace
 from letter.contacts.models import Account, Contact, Event
 from letter.projects.models import Project
@@ -44,15 +45,59 @@ class Person:
     unsubscribed_at: datetime | None = None
     account_traits: dict[str, Any] | None = None
     events: list[tuple[str, datetime]] = field(default_factory=list)
+    # Indexes into the Audience's lists and topics (a topic choice: subscribed or not).
+    lists: set[int] = field(default_factory=set)
+    topics: dict[int, bool] = field(default_factory=dict)
     id: uuid.UUID | None = None
+    audience: Audience | None = None
 
     def view(self) -> ContactView:
+        a = self.audience
         return ContactView(traits=self.traits, email=self.email, external_id=self.external_id,
                            created_at=self.created_at, unsubscribed_at=self.unsubscribed_at,
-                           account_traits=self.account_traits, events=self.events)
+                           account_traits=self.account_traits, events=self.events,
+                           lists=frozenset(a.lists[i] for i in self.lists) if a else frozenset(),
+                           topic_choices={a.topics[i]: s for i, s in self.topics.items()}
+                           if a else {},
+                           opt_in_topics=a.opt_in if a else frozenset())
 
 
-def insert(session: Session, project_id: uuid.UUID, people: list[Person]) -> None:
+@dataclass
+class Audience:
+    """A project's lists and topics; ``opt_in`` are the topics whose default is opt_in."""
+
+    lists: list[uuid.UUID]
+    topics: list[uuid.UUID]
+    opt_in: frozenset[uuid.UUID]
+
+    def resolve(self, raw: Any) -> Any:
+        """A filter with placeholders ``"@L0"`` (list 0), ``"@T1"`` (topic 1)
+        and ``"@X"`` (an id of nothing) turned into ids."""
+        if isinstance(raw, dict):
+            return {k: self.resolve(v) for k, v in raw.items()}
+        if isinstance(raw, list):
+            return [self.resolve(v) for v in raw]
+        if isinstance(raw, str) and raw.startswith("@"):
+            if raw == "@X":
+                return str(uuid.UUID(int=7))
+            pool = self.lists if raw[1] == "L" else self.topics
+            return str(pool[int(raw[2:])])
+        return raw
+
+
+def make_audience(session: Session, project_id: uuid.UUID, lists: int,
+                  defaults: list[str]) -> Audience:
+    made = [ContactList(project_id=project_id, name=f"list {i}") for i in range(lists)]
+    topics = [Topic(project_id=project_id, name=f"topic {i}", default=d)
+              for i, d in enumerate(defaults)]
+    session.add_all([*made, *topics])
+    session.flush()
+    return Audience([m.id for m in made], [t.id for t in topics],
+                    frozenset(t.id for t in topics if t.default == "opt_in"))
+
+
+def insert(session: Session, project_id: uuid.UUID, people: list[Person],
+           audience: Audience | None = None) -> None:
     seen: set[str] = set()
     for person in people:
         if person.external_id in seen:  # unique per project
@@ -75,6 +120,14 @@ def insert(session: Session, project_id: uuid.UUID, people: list[Person]) -> Non
         for name, at in person.events:
             session.add(Event(project_id=project_id, name=name, contact_id=contact.id,
                               occurred_at=at))
+        if audience is not None:
+            person.audience = audience
+            session.add_all([ListMember(project_id=project_id, list_id=audience.lists[i],
+                                        contact_id=contact.id) for i in person.lists])
+            session.add_all([TopicSubscription(project_id=project_id,
+                                               topic_id=audience.topics[i],
+                                               contact_id=contact.id, subscribed=chosen)
+                             for i, chosen in person.topics.items()])
     session.flush()
 
 
@@ -110,5 +163,16 @@ def ids(*people: Person) -> set[uuid.UUID]:
     return {p.id for p in people if p.id is not None}
 
 
-__all__ = ["NOW", "Person", "check", "ids", "insert", "make_project", "memory_ids", "sql_ids",
-           "trait"]
+__all__ = [
+    "NOW",
+    "Audience",
+    "Person",
+    "check",
+    "ids",
+    "insert",
+    "make_audience",
+    "make_project",
+    "memory_ids",
+    "sql_ids",
+    "trait",
+]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from letter.errors import Invalid
-from letter.segments.filter import EventFilter, GroupFilter, TraitFilter, parse_filter
+from letter.segments.filter import EventFilter, GroupFilter, TraitFilter, parse_filter, references
 from letter.values import FilterValue, as_instant, as_number, string_form
 
 
@@ -18,12 +18,13 @@ def group(*children: Any, op: str = "and") -> dict[str, Any]:
 
 
 T = {"kind": "trait", "path": "plan", "op": "eq", "value": "pro"}
+ID = "0190a6f2-7c1e-7000-8000-000000000001"
 
 
 @pytest.mark.parametrize(("raw", "message"), [
     (group(T, T, {**T, "op": "between"}), 'filter.children[2].op: unknown operator "between"'),
-    ({"kind": "segment"}, 'filter.kind: unknown kind "segment" (expected group, trait, event '
-                          'or suppression)'),
+    ({"kind": "segment"}, 'filter.kind: unknown kind "segment" (expected group, trait, event, '
+                          'suppression, list or topic)'),
     ({"path": "a"}, "filter.kind: field required"),
     ([], "filter: must be an object"),
     (group(op="xor"), 'filter.op: unknown group operator "xor" (expected and, or)'),
@@ -59,6 +60,19 @@ T = {"kind": "trait", "path": "plan", "op": "eq", "value": "pro"}
     ({"kind": "suppression"}, "filter.includesSuppressed: field required"),
     ({"kind": "suppression", "includesSuppressed": 0},
      "filter.includesSuppressed: must be true or false"),
+    ({"kind": "list", "member": True}, "filter.listId: field required"),
+    ({"kind": "list", "listId": "nope", "member": True}, "filter.listId: must be a list id (uuid)"),
+    ({"kind": "list", "listId": 5, "member": True}, "filter.listId: must be a list id (uuid)"),
+    ({"kind": "list", "listId": ID, "member": "yes"}, "filter.member: must be true or false"),
+    ({"kind": "list", "listId": ID}, "filter.member: field required"),
+    ({"kind": "list", "listId": ID, "member": True, "subscribed": True},
+     "filter.subscribed: unknown field"),
+    ({"kind": "topic", "topicId": ID}, "filter.subscribed: field required"),
+    ({"kind": "topic", "topicId": "", "subscribed": True},
+     "filter.topicId: must be a topic id (uuid)"),
+    ({"kind": "topic", "topicId": ID, "subscribed": 1}, "filter.subscribed: must be true or false"),
+    (group({"kind": "topic", "listId": ID, "subscribed": True}),
+     "filter.children[0].listId: unknown field"),
 ])
 def test_invalid_filters_name_the_failing_path(raw: Any, message: str) -> None:
     with pytest.raises(Invalid) as caught:
@@ -131,3 +145,11 @@ def test_filter_value_classification() -> None:
     assert FilterValue.of("5.0").exact_number is None  # no number's string form is "5.0"
     assert FilterValue.of("5").exact_number == 5
     assert FilterValue.of("0.1000000000000000000001").exact_number is None
+
+
+def test_list_and_topic_nodes_parse_and_name_their_references() -> None:
+    spec = parse_filter(group({"kind": "list", "listId": ID, "member": False},
+                              group({"kind": "topic", "topicId": ID.upper(), "subscribed": True})))
+    assert [(p, k, str(i)) for p, k, i in references(spec)] == [
+        ("filter.children[0].listId", "list", ID),
+        ("filter.children[1].children[0].topicId", "topic", ID)]

@@ -1,7 +1,8 @@
 """The key correctness gate: SQL and the in-memory evaluator select the same contacts.
 
 Random contacts (traits of every JSON type, numeric and ISO strings, nested
-objects, arrays, nulls), accounts, events and filters over every operator.
+objects, arrays, nulls), accounts, events, list memberships and topic choices
+(over topics of either default), and filters over every operator and kind.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from letter.db.engine import Database
 from letter.segments import service
 from letter.segments.evaluate import matches
 from letter.segments.filter import parse_filter
-from tests.segments.support import NOW, Person, check, insert, make_project
+from tests.segments.support import NOW, Person, check, insert, make_audience, make_project
 
 KEYS = ["a", "b", "c"]
 PATHS = ["a", "a", "b", "b", "c", "n.a", "n.b", "a.x", "missing", "account.a", "account.n.a",
@@ -103,9 +104,15 @@ def event_nodes(draw: st.DrawFn) -> dict[str, Any]:
     return node
 
 
+LISTS, TOPICS = 2, 3
+list_nodes = st.builds(lambda ref, b: {"kind": "list", "listId": ref, "member": b},
+                       st.sampled_from([*(f"@L{i}" for i in range(LISTS)), "@X"]), st.booleans())
+topic_nodes = st.builds(lambda ref, b: {"kind": "topic", "topicId": ref, "subscribed": b},
+                        st.sampled_from([*(f"@T{i}" for i in range(TOPICS)), "@X"]),
+                        st.booleans())
 leaves = st.one_of(trait_nodes(), trait_nodes(), event_nodes(),
                    st.builds(lambda b: {"kind": "suppression", "includesSuppressed": b},
-                             st.booleans()))
+                             st.booleans()), list_nodes, topic_nodes)
 filters = st.recursive(leaves, lambda inner: st.builds(
     lambda op, children: {"kind": "group", "op": op, "children": children},
     st.sampled_from(["and", "or"]), st.lists(inner, max_size=3)), max_leaves=6)
@@ -126,19 +133,26 @@ def people(draw: st.DrawFn) -> Person:
         unsubscribed_at=draw(st.sampled_from([None, NOW])),
         account_traits=draw(st.one_of(st.none(), traits)),
         events=events,
+        lists=draw(st.sets(st.integers(0, LISTS - 1))),
+        topics=draw(st.dictionaries(st.integers(0, TOPICS - 1), st.booleans())),
     )
 
 
 @settings(max_examples=300, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(population=st.lists(people(), min_size=2, max_size=10),
-       specs=st.lists(filters, min_size=1, max_size=4))
+       specs=st.lists(filters, min_size=1, max_size=4),
+       defaults=st.lists(st.sampled_from(["opt_in", "opt_out"]), min_size=TOPICS,
+                         max_size=TOPICS))
 def test_sql_and_memory_select_the_same_contacts(db: Database, population: list[Person],
-                                                  specs: list[dict[str, Any]]) -> None:
+                                                  specs: list[dict[str, Any]],
+                                                  defaults: list[str]) -> None:
     with db.session() as session:
         project_id = make_project(session)
-        insert(session, project_id, population)
-        for raw in specs:
+        audience = make_audience(session, project_id, LISTS, defaults)
+        insert(session, project_id, population, audience)
+        for placeholders in specs:
+            raw = audience.resolve(placeholders)
             found = check(session, project_id, population, raw)
             # the view the service builds from stored rows agrees too
             spec = parse_filter(raw)

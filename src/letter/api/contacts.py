@@ -8,6 +8,9 @@ from fastapi import APIRouter, Path, Response
 
 from letter.api.deps import ProjectDep, SessionDep
 from letter.api.pagination import PageDep
+from letter.audience import service as lists
+from letter.audience import topics
+from letter.audience.schemas import ContactListRef, ContactTopicOut
 from letter.contacts import service
 from letter.contacts.schemas import (
     ContactAccountOut,
@@ -44,6 +47,10 @@ def get_contact(external_id: ExternalId, project: ProjectDep, session: SessionDe
         updated_at=c.updated_at,
         account=ContactAccountOut.model_validate(detail.account) if detail.account else None,
         recent_events=[EventOut.model_validate(e) for e in detail.recent_events],
+        lists=[ContactListRef.model_validate(x)
+               for x in lists.contact_lists(session, project.id, c.id)],
+        topics=[ContactTopicOut.model_validate(t)
+                for t in topics.contact_topics(session, project.id, c.id)],
     )
 
 

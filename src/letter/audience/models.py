@@ -2,9 +2,11 @@
 
 A list is a static set a team fills by hand, by API or by import. A topic is
 a subscription preference a contact can change in the preference centre; a
-row in ``topic_subscriptions`` records the contact's choice, and a contact
-without a row follows the topic's default only at creation (new contacts get
-a row for every ``opt_in`` topic), so the table alone says who is subscribed.
+row in ``topic_subscriptions`` records the contact's choice. A contact with
+no row follows the topic's default: subscribed to an ``opt_in`` topic, not
+to an ``opt_out`` one. New contacts get a ``subscribed`` row for every
+``opt_in`` topic at creation, so a later change of the default moves only
+contacts that existed before the topic (see ``topics.py``).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from letter.audience.topics import get_topic
 from letter.broadcasts.audience import check_audience
 from letter.broadcasts.models import EDITABLE, Broadcast, BroadcastStatus
 from letter.broadcasts.preflight import require_sendable
@@ -70,6 +71,11 @@ def _apply(session: Session, broadcast: Broadcast, changes: dict[str, Any]) -> N
         changes["audience"] = check_audience(session, broadcast.project_id, changes["audience"])
     if changes.get("template_id") is not None:
         templates.get_template(session, broadcast.project_id, changes["template_id"])
+    if changes.get("topic_id") is not None:
+        try:
+            get_topic(session, broadcast.project_id, changes["topic_id"])
+        except NotFound as exc:
+            raise Invalid(f"topic_id: no topic {changes['topic_id']} in this project") from exc
     for key, value in changes.items():
         setattr(broadcast, key, value)
 

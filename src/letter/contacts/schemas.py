@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
+from letter.audience.schemas import ContactListRef, ContactTopicOut
 from letter.schemas import Instant, RequestModel, ResponseModel
 
 __all__ = [
@@ -65,6 +66,9 @@ class ContactDetailOut(ResponseModel):
     updated_at: Instant
     account: ContactAccountOut | None
     recent_events: list[EventOut]
+    lists: list[ContactListRef] = Field(description="The lists the contact is in.")
+    topics: list[ContactTopicOut] = Field(
+        description="The contact's state for every topic of the project.")
 
 
 class SuppressionOut(ResponseModel):

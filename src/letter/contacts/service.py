@@ -79,12 +79,18 @@ def reserved_external_id(external_id: str) -> str | None:
 
 
 def get_contact(session: Session, project_id: uuid.UUID, external_id: str) -> Contact:
+    """The contact with this external id, else (for a value with an ``@``)
+    the first contact with this email, in any letter case."""
     reserved = reserved_external_id(external_id)
     if reserved is not None:
         raise NotFound(f'"contacts/{reserved}" is reserved for contact {reserved}, not an id.')
     contact = session.scalars(
         select(Contact).where(Contact.project_id == project_id, Contact.external_id == external_id)
     ).one_or_none()
+    if contact is None and "@" in external_id:
+        # A contact known only by its email (an import row, a send to a new
+        # address) is addressed by it.
+        contact = find_by_email(session, project_id, external_id)
     if contact is None:
         raise NotFound(f'No contact "{external_id}" in this project.')
     return contact

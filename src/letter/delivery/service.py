@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from letter.audience.service import subscribe_new_contacts
 from letter.clock import utcnow
 from letter.contacts.models import Contact
 from letter.contacts.service import find_by_email
@@ -120,6 +121,7 @@ def resolve_recipient(
     contact = Contact(project_id=project.id, email=email, traits={})
     session.add(contact)
     session.flush()
+    subscribe_new_contacts(session, project.id, [contact.id])
     return contact
 
 

@@ -23,12 +23,20 @@ from typing import Any
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
+from letter.audience.service import subscribe_new_contacts
 from letter.contacts.models import Account, Contact, Event, MessageReceipt
 from letter.emails import email_key
 from letter.ids import uuid7
 from letter.ingestion import hooks
 from letter.ingestion.bulk import BulkWriter
-from letter.ingestion.lookup import Row, accounts_t, contacts_t, load, planned_for_now
+from letter.ingestion.lookup import (
+    Row,
+    accounts_t,
+    contacts_t,
+    load,
+    load_email_only,
+    planned_for_now,
+)
 from letter.ingestion.merge import deep_merge
 from letter.ingestion.parse import Item
 from letter.projects.models import Project
@@ -199,8 +207,8 @@ def _write_rows(
         for r in changed:
             row: dict[str, Any] = {"id": r.id, "traits": r.traits, "updated_at": now}
             if is_contact:
-                row.update(email=r.email, email_key=_key(r.email), timezone=r.timezone,
-                           account_id=r.account_id)
+                row.update(external_id=r.external_id, email=r.email, email_key=_key(r.email),
+                           timezone=r.timezone, account_id=r.account_id)
             else:
                 row["name"] = r.name
             updates.append(row)
@@ -247,6 +255,38 @@ def _link_earlier_events(session: Session, project_id: uuid.UUID, created: list[
     )
 
 
+def _claims(items: list[Item], contacts: dict[str, Row]) -> dict[str, str]:
+    """``user id -> email key`` for each user this batch creates whose first
+    identify carries an email: an email-only contact with that address
+    becomes that user (the first such identify claims it)."""
+    claims: dict[str, str] = {}
+    seen: set[str] = set()
+    for item in items:
+        user = item.user_id
+        if item.kind != "identify" or user is None or user in contacts or user in seen:
+            continue
+        seen.add(user)
+        if item.email is not None:
+            claims[user] = email_key(item.email)
+    return claims
+
+
+def _claim(session: Session, project_id: uuid.UUID, items: list[Item],
+           contacts: dict[str, Row], lock: bool) -> list[Row]:
+    claims = _claims(items, contacts)
+    if not claims:
+        return []
+    found = load_email_only(session, project_id, set(claims.values()), lock=lock)
+    claimed = []
+    for user, key in claims.items():
+        row = found.pop(key, None)
+        if row is not None:
+            row.external_id, row.claimed, row.dirty = user, True, True
+            contacts[user] = row
+            claimed.append(row)
+    return claimed
+
+
 def apply_items(
     session: Session, project: Project, items: list[Item], *, skip_triggers: bool, now: datetime
 ) -> Outcome:
@@ -260,10 +300,12 @@ def apply_items(
     with planned_for_now(session):
         accounts = load(session, accounts_t, project.id, account_ids, lock=lock, full=True)
         contacts = load(session, contacts_t, project.id, user_ids, lock=lock, full=full)
+        claimed = _claim(session, project.id, fresh, contacts, lock) if full else []
     events = _walk(fresh, contacts, accounts, project.id, now, skip_triggers)
     _write_rows(session, writer, accounts_t, project.id, accounts, now)
     created = _write_rows(session, writer, contacts_t, project.id, contacts, now)
-    _link_earlier_events(session, project.id, created)
+    subscribe_new_contacts(session, project.id, [c.id for c in created])
+    _link_earlier_events(session, project.id, created + claimed)
     if events:
         _insert_events(writer, events)
     if hooks.active():

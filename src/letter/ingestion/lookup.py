@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from letter.contacts.models import Account, Contact
 
-__all__ = ["Row", "accounts_t", "contacts_t", "load", "planned_for_now"]
+__all__ = ["Row", "accounts_t", "contacts_t", "load", "load_email_only", "planned_for_now"]
 
 contacts_t: Table = Contact.__table__  # type: ignore[assignment]
 accounts_t: Table = Account.__table__  # type: ignore[assignment]
@@ -40,6 +40,8 @@ class Row:
     name: str | None = None
     account_id: uuid.UUID | None = None
     dirty: bool = False
+    # An email-only contact this batch gives its external id to.
+    claimed: bool = False
 
 
 @contextmanager
@@ -127,3 +129,47 @@ def load(
             state.name = row.name
         found[row.external_id] = state
     return found
+
+
+def load_email_only(
+    session: Session, project_id: uuid.UUID, keys: set[str], *, lock: bool
+) -> dict[str, Row]:
+    """The oldest contact without an external id for each email key in
+    ``keys`` (``email_key`` -> row), row-locked on PostgreSQL.
+
+    A concurrent batch that claimed one first has set its external id by the
+    time the lock is granted, and PostgreSQL re-checks the condition then,
+    so a contact is never claimed twice.
+    """
+    if not keys:
+        return {}
+    c = contacts_t.c
+    columns = (c.id, c.email_key, c.traits, c.created_at, c.account_id, c.email, c.timezone)
+    stmt: Any
+    if session.get_bind().dialect.name == "postgresql":
+        wanted = func.unnest(
+            bindparam("email_keys", sorted(keys), type_=ARRAY(String))
+        ).table_valued("email_key", with_ordinality="n").render_derived()
+        probe = (
+            select(*columns)
+            .where(c.project_id == project_id, c.email_key == wanted.c.email_key,
+                   c.external_id.is_(None))
+            .order_by(c.created_at, c.id)
+            .limit(1)
+        )
+        if lock:
+            probe = probe.with_for_update()
+        found = probe.lateral()
+        stmt = select(*found.c).select_from(wanted).join(found, true()).order_by(wanted.c.n)
+    else:
+        stmt = (select(*columns)
+                .where(c.project_id == project_id, c.email_key.in_(keys),
+                       c.external_id.is_(None))
+                .order_by(c.created_at.desc(), c.id.desc()))
+    rows: dict[str, Row] = {}
+    for row in session.execute(stmt):
+        # SQLite returns every match, newest first: the oldest one stays.
+        rows[row.email_key] = Row(row.id, "", row.traits or {}, False, row.created_at,
+                                  email=row.email, timezone=row.timezone,
+                                  account_id=row.account_id)
+    return rows

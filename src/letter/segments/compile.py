@@ -20,12 +20,15 @@ from sqlalchemy import Select, String, and_, exists, false, func, not_, or_, sel
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from letter.audience.models import ListMember, Topic, TopicDefault, TopicSubscription
 from letter.contacts.models import Account, Contact, Event
 from letter.segments.filter import (
     NEGATIVE_OPERATORS,
     EventFilter,
     GroupFilter,
+    ListFilter,
     SuppressionFilter,
+    TopicFilter,
     TraitFilter,
 )
 from letter.segments.sqlvalue import PgJson, SqliteJson, TextValue, Value
@@ -70,6 +73,11 @@ class _Compiler:
             return self.event(spec)
         if isinstance(spec, SuppressionFilter):
             return true() if spec.includesSuppressed else Contact.unsubscribed_at.is_(None)
+        if isinstance(spec, ListFilter):
+            return self.member(spec)
+        if isinstance(spec, TopicFilter):
+            found = self.subscribed(spec.topicId)
+            return found if spec.subscribed else not_(found)
         raise TypeError(f"not a FilterSpec node: {spec!r}")
 
     def trait(self, spec: TraitFilter) -> Expr:
@@ -130,3 +138,33 @@ class _Compiler:
         # SQLite builds the contact set once from the (project, name, occurred_at) index.
         ids = select(Event.contact_id).where(*conditions, Event.contact_id.is_not(None))
         return Contact.id.in_(ids) if spec.did else Contact.id.not_in(ids)
+
+    def member(self, spec: ListFilter) -> Expr:
+        conditions = [ListMember.project_id == self.project_id, ListMember.list_id == spec.listId]
+        if self.dialect == "postgresql":
+            found = exists(select(ListMember.contact_id).where(
+                ListMember.contact_id == Contact.id, *conditions))
+            return found if spec.member else not_(found)
+        ids = select(ListMember.contact_id).where(*conditions)
+        return Contact.id.in_(ids) if spec.member else Contact.id.not_in(ids)
+
+    def subscribed(self, topic_id: uuid.UUID) -> Expr:
+        """The contact's choice for the topic, else the topic's default.
+
+        The two tests on ``topics`` do not depend on the contact: the database
+        runs them once, and only one of the two arms is ever read.
+        """
+        def default_is(value: str) -> Expr:
+            return exists(select(Topic.id).where(Topic.id == topic_id,
+                                                 Topic.project_id == self.project_id,
+                                                 Topic.default == value))
+
+        def chose(subscribed: bool) -> Expr:
+            return exists(select(TopicSubscription.contact_id).where(
+                TopicSubscription.project_id == self.project_id,
+                TopicSubscription.topic_id == topic_id,
+                TopicSubscription.contact_id == Contact.id,
+                TopicSubscription.subscribed.is_(subscribed)))
+
+        return or_(and_(default_is(TopicDefault.OPT_IN), not_(chose(False))),
+                   and_(default_is(TopicDefault.OPT_OUT), chose(True)))

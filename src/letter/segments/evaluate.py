@@ -20,7 +20,8 @@ False
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,13 +31,16 @@ from letter.segments.filter import (
     NEGATIVE_OPERATORS,
     EventFilter,
     GroupFilter,
+    ListFilter,
     SuppressionFilter,
+    TopicFilter,
     TraitFilter,
 )
 from letter.values import FilterValue, as_instant, as_number, string_form
 
 __all__ = [
     "ContactView",
+    "audience_ids",
     "event_names",
     "matches",
     "resolve_path",
@@ -55,6 +59,9 @@ class ContactView:
 
     ``account_traits`` is None when the contact has no account; ``events`` are
     ``(name, occurred_at)`` pairs (only the names the filter mentions are needed).
+    ``lists`` holds the lists the contact is in, ``topic_choices`` its explicit
+    topic choices, ``opt_in_topics`` the project's topics whose default is
+    ``opt_in`` (again, only the lists and topics the filter names are needed).
     """
 
     traits: dict[str, Any] = field(default_factory=dict)
@@ -64,6 +71,14 @@ class ContactView:
     unsubscribed_at: datetime | None = None
     account_traits: dict[str, Any] | None = None
     events: Sequence[tuple[str, datetime]] = ()
+    lists: frozenset[uuid.UUID] = frozenset()
+    topic_choices: Mapping[uuid.UUID, bool] = field(default_factory=dict)
+    opt_in_topics: frozenset[uuid.UUID] = frozenset()
+
+    def subscribed(self, topic_id: uuid.UUID) -> bool:
+        """An explicit choice wins; else the topic's default."""
+        choice = self.topic_choices.get(topic_id)
+        return topic_id in self.opt_in_topics if choice is None else choice
 
 
 def matches(spec: Any, contact: ContactView, now: datetime) -> bool:
@@ -80,6 +95,10 @@ def matches(spec: Any, contact: ContactView, now: datetime) -> bool:
         return did == spec.did
     if isinstance(spec, SuppressionFilter):
         return spec.includesSuppressed or contact.unsubscribed_at is None
+    if isinstance(spec, ListFilter):
+        return (spec.listId in contact.lists) == spec.member
+    if isinstance(spec, TopicFilter):
+        return contact.subscribed(spec.topicId) == spec.subscribed
     raise TypeError(f"not a FilterSpec node: {spec!r}")
 
 
@@ -88,6 +107,23 @@ def event_names(spec: Any) -> set[str]:
     if isinstance(spec, GroupFilter):
         return set().union(*(event_names(child) for child in spec.children))
     return {spec.eventName} if isinstance(spec, EventFilter) else set()
+
+
+def audience_ids(spec: Any) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    """The list ids and topic ids a filter looks at."""
+    if isinstance(spec, GroupFilter):
+        lists: set[uuid.UUID] = set()
+        topics: set[uuid.UUID] = set()
+        for child in spec.children:
+            more_lists, more_topics = audience_ids(child)
+            lists |= more_lists
+            topics |= more_topics
+        return lists, topics
+    if isinstance(spec, ListFilter):
+        return {spec.listId}, set()
+    if isinstance(spec, TopicFilter):
+        return set(), {spec.topicId}
+    return set(), set()
 
 
 def resolve_path(contact: ContactView, path: str) -> Any:

@@ -16,6 +16,8 @@ letter.errors.Invalid: filter.children[0].op: unknown operator "between"
 from __future__ import annotations
 
 import math
+import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -31,11 +33,14 @@ __all__ = [
     "EventFilter",
     "FilterSpec",
     "GroupFilter",
+    "ListFilter",
     "SuppressionFilter",
+    "TopicFilter",
     "TraitFilter",
     "Window",
     "filter_json_schema",
     "parse_filter",
+    "references",
 ]
 
 MAX_DEPTH = 10
@@ -84,6 +89,24 @@ class SuppressionFilter(_Node):
     includesSuppressed: bool
 
 
+class ListFilter(_Node):
+    """Is (``member: true``) or is not a member of the static list ``listId``."""
+
+    kind: Literal["list"] = "list"
+    listId: uuid.UUID
+    member: bool
+
+
+class TopicFilter(_Node):
+    """Is (``subscribed: true``) or is not subscribed to ``topicId``: an
+    explicit choice wins, else the topic's default (``opt_in`` subscribed,
+    ``opt_out`` not)."""
+
+    kind: Literal["topic"] = "topic"
+    topicId: uuid.UUID
+    subscribed: bool
+
+
 class GroupFilter(_Node):
     kind: Literal["group"] = "group"
     op: Literal["and", "or"]
@@ -91,7 +114,8 @@ class GroupFilter(_Node):
 
 
 FilterSpec = Annotated[
-    GroupFilter | TraitFilter | EventFilter | SuppressionFilter, Field(discriminator="kind")
+    GroupFilter | TraitFilter | EventFilter | SuppressionFilter | ListFilter | TopicFilter,
+    Field(discriminator="kind"),
 ]
 GroupFilter.model_rebuild()
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(FilterSpec)
@@ -145,10 +169,45 @@ def _node(data: Any, where: str, depth: int, counter: list[int]) -> Any:
         if not isinstance(d["includesSuppressed"], bool):
             raise _fail(f"{where}.includesSuppressed", "must be true or false")
         return SuppressionFilter(includesSuppressed=d["includesSuppressed"])
+    if kind == "list":
+        d = _fields(data, where, {"kind", "listId", "member"}, {"listId", "member"})
+        return ListFilter(listId=_id(d["listId"], f"{where}.listId", "list"),
+                          member=_flag(d["member"], f"{where}.member"))
+    if kind == "topic":
+        d = _fields(data, where, {"kind", "topicId", "subscribed"}, {"topicId", "subscribed"})
+        return TopicFilter(topicId=_id(d["topicId"], f"{where}.topicId", "topic"),
+                           subscribed=_flag(d["subscribed"], f"{where}.subscribed"))
     if kind is None:
         raise _fail(f"{where}.kind", "field required")
-    raise _fail(f"{where}.kind",
-                f"unknown kind {_show(kind)} (expected group, trait, event or suppression)")
+    raise _fail(f"{where}.kind", f"unknown kind {_show(kind)} "
+                "(expected group, trait, event, suppression, list or topic)")
+
+
+def _id(value: Any, where: str, what: str) -> uuid.UUID:
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    raise _fail(where, f"must be a {what} id (uuid)")
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(where, "must be true or false")
+    return value
+
+
+def references(spec: Any, where: str = "filter") -> Iterator[tuple[str, str, uuid.UUID]]:
+    """``(path, "list" | "topic", id)`` for every list and topic a parsed
+    filter names, so a service can check they exist in the project."""
+    if isinstance(spec, GroupFilter):
+        for i, child in enumerate(spec.children):
+            yield from references(child, f"{where}.children[{i}]")
+    elif isinstance(spec, ListFilter):
+        yield f"{where}.listId", "list", spec.listId
+    elif isinstance(spec, TopicFilter):
+        yield f"{where}.topicId", "topic", spec.topicId
 
 
 def _group(data: dict[str, Any], where: str, depth: int, counter: list[int]) -> GroupFilter:

@@ -15,17 +15,29 @@ from typing import Any
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from letter.audience.models import ContactList, ListMember, Topic, TopicDefault, TopicSubscription
 from letter.clock import utcnow
 from letter.contacts.models import Account, Contact, Event
 from letter.db.pagination import PageParams, PageResult, paginate
 from letter.errors import Invalid, NotFound
 from letter.segments.compile import compile_filter, matching_contacts
-from letter.segments.evaluate import ContactView, event_names
-from letter.segments.filter import EventFilter, GroupFilter, TraitFilter, parse_filter
+from letter.segments.evaluate import ContactView, audience_ids, event_names
+from letter.segments.filter import (
+    EventFilter,
+    GroupFilter,
+    ListFilter,
+    TopicFilter,
+    TraitFilter,
+    parse_filter,
+    references,
+)
 from letter.segments.models import Segment
 
 __all__ = [
     "COUNT_MAX_AGE",
+    "AudienceFacts",
+    "audience_facts",
+    "check_filter",
     "contact_view",
     "count_matches",
     "create_segment",
@@ -64,7 +76,7 @@ def count_matches(session: Session, project_id: uuid.UUID, spec: Any,
 def preview(session: Session, project_id: uuid.UUID, raw_filter: Any,
             now: datetime | None = None) -> tuple[int, int]:
     """``(matches, total)`` for an unsaved filter; invalid filters raise ``Invalid``."""
-    spec = parse_filter(raw_filter)
+    spec = check_filter(session, project_id, raw_filter)
     in_project = Contact.project_id == project_id
     if _dialect(session) == "postgresql" and not _joins(spec):
         # A filter on the contact row alone needs a full scan anyway: one scan
@@ -80,12 +92,59 @@ def preview(session: Session, project_id: uuid.UUID, raw_filter: Any,
 
 
 def _joins(spec: Any) -> bool:
-    """Does the filter read events or accounts?"""
+    """Does the filter read events, accounts, lists or topics?"""
     if isinstance(spec, GroupFilter):
         return any(_joins(child) for child in spec.children)
     if isinstance(spec, TraitFilter):
         return spec.path.startswith("account.")
-    return isinstance(spec, EventFilter)
+    return isinstance(spec, EventFilter | ListFilter | TopicFilter)
+
+
+def check_filter(session: Session, project_id: uuid.UUID, raw_filter: Any,
+                 where: str = "filter") -> Any:
+    """Parse a filter and check that the lists and topics it names are this
+    project's; ``Invalid`` names the failing path."""
+    spec = parse_filter(raw_filter, where)
+    wanted = list(references(spec, where))
+    if not wanted:
+        return spec
+    lists, topics = audience_ids(spec)
+    known = set(session.scalars(select(ContactList.id).where(
+        ContactList.project_id == project_id, ContactList.id.in_(lists)))) if lists else set()
+    if topics:
+        known |= set(session.scalars(select(Topic.id).where(
+            Topic.project_id == project_id, Topic.id.in_(topics))))
+    for path, kind, ident in wanted:
+        if ident not in known:
+            raise Invalid(f"{path}: no {kind} {ident} in this project")
+    return spec
+
+
+AudienceFacts = tuple[frozenset[uuid.UUID], dict[uuid.UUID, bool], frozenset[uuid.UUID]]
+
+
+def audience_facts(session: Session, project_id: uuid.UUID, contact_id: uuid.UUID,
+                   spec: Any) -> AudienceFacts:
+    """``(lists, topic_choices, opt_in_topics)`` of a contact, for a ContactView:
+    only the lists and topics ``spec`` names (nothing is read when it names none)."""
+    lists, topics = audience_ids(spec)
+    member: frozenset[uuid.UUID] = frozenset()
+    choices: dict[uuid.UUID, bool] = {}
+    opt_in: frozenset[uuid.UUID] = frozenset()
+    if lists:
+        member = frozenset(session.scalars(select(ListMember.list_id).where(
+            ListMember.project_id == project_id, ListMember.contact_id == contact_id,
+            ListMember.list_id.in_(lists))))
+    if topics:
+        choices = {t: bool(s) for t, s in session.execute(
+            select(TopicSubscription.topic_id, TopicSubscription.subscribed).where(
+                TopicSubscription.project_id == project_id,
+                TopicSubscription.contact_id == contact_id,
+                TopicSubscription.topic_id.in_(topics)))}
+        opt_in = frozenset(session.scalars(select(Topic.id).where(
+            Topic.project_id == project_id, Topic.id.in_(topics),
+            Topic.default == TopicDefault.OPT_IN)))
+    return member, choices, opt_in
 
 
 def contact_view(session: Session, contact: Contact, spec: Any) -> ContactView:
@@ -98,10 +157,12 @@ def contact_view(session: Session, contact: Contact, spec: Any) -> ContactView:
             select(Event.name, Event.occurred_at).where(
                 Event.project_id == contact.project_id, Event.contact_id == contact.id,
                 Event.name.in_(names)))]
+    lists, choices, opt_in = audience_facts(session, contact.project_id, contact.id, spec)
     return ContactView(traits=contact.traits, email=contact.email,
                        external_id=contact.external_id, created_at=contact.created_at,
                        unsubscribed_at=contact.unsubscribed_at,
-                       account_traits=account.traits if account else None, events=events)
+                       account_traits=account.traits if account else None, events=events,
+                       lists=lists, topic_choices=choices, opt_in_topics=opt_in)
 
 
 def list_segments(
@@ -135,7 +196,7 @@ def recount(session: Session, segment: Segment, now: datetime | None = None) -> 
 
 
 def create_segment(session: Session, project_id: uuid.UUID, name: str, raw_filter: Any) -> Segment:
-    parse_filter(raw_filter)
+    check_filter(session, project_id, raw_filter)
     segment = Segment(project_id=project_id, name=_name(name), filter=raw_filter)
     session.add(segment)
     session.flush()
@@ -148,7 +209,7 @@ def update_segment(session: Session, project_id: uuid.UUID, segment_id: uuid.UUI
     if name is not None:
         segment.name = _name(name)
     if raw_filter is not None:
-        parse_filter(raw_filter)
+        check_filter(session, project_id, raw_filter)
         segment.filter = raw_filter
     segment.updated_at = utcnow()
     session.flush()
@@ -168,7 +229,9 @@ def search_contacts(session: Session, project_id: uuid.UUID, raw_filter: Any | N
         raise Invalid("Give exactly one of filter and segment_id.")
     if segment_id is not None:
         raw_filter = get_segment(session, project_id, segment_id).filter
-    spec = parse_filter(raw_filter)
+        spec = parse_filter(raw_filter)
+    else:
+        spec = check_filter(session, project_id, raw_filter)
     stmt = matching_contacts(spec, project_id, now or utcnow(), _dialect(session))
     return paginate(session, stmt, Contact, page)
 

@@ -41,6 +41,7 @@ from letter.delivery.service import queue_message
 from letter.errors import Invalid
 from letter.projects.models import Project
 from letter.segments.evaluate import ContactView, event_names, matches
+from letter.segments.service import audience_facts
 from letter.sequences.flows import Flow, flow_for
 from letter.sequences.graph import duration_of
 from letter.sequences.models import (
@@ -183,11 +184,13 @@ def _view(batch: Batch, contact: Any, spec: Any) -> ContactView:
             select(Event.name, Event.occurred_at).where(
                 Event.project_id == contact.project_id, Event.contact_id == contact.id,
                 Event.name.in_(names)))]
+    lists, choices, opt_in = audience_facts(batch.session, contact.project_id, contact.id, spec)
     return ContactView(traits=contact.traits or {}, email=contact.email,
                        external_id=contact.external_id, created_at=contact.created_at,
                        unsubscribed_at=contact.unsubscribed_at,
                        account_traits=batch.accounts.get(contact.account_id)
-                       if contact.account_id else None, events=events)
+                       if contact.account_id else None, events=events,
+                       lists=lists, topic_choices=choices, opt_in_topics=opt_in)
 
 
 def _timezone(batch: Batch, contact: Any) -> str:
