@@ -85,6 +85,14 @@ def get_contact(session: Session, project_id: uuid.UUID, external_id: str) -> Co
     contact = session.scalars(
         select(Contact).where(Contact.project_id == project_id, Contact.external_id == external_id)
     ).one_or_none()
+    if contact is None and "@" in external_id:
+        # A contact with an email and no external id (a CSV row) goes by its email.
+        contact = session.scalars(
+            select(Contact)
+            .where(Contact.project_id == project_id, Contact.external_id.is_(None),
+                   Contact.email_key == _key(external_id))
+            .order_by(Contact.created_at, Contact.id).limit(1)
+        ).first()
     if contact is None:
         raise NotFound(f'No contact "{external_id}" in this project.')
     return contact
