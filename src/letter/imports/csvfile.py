@@ -79,6 +79,14 @@ class Record:
     problem: str | None = None
 
 
+def _problem(exc: csv.Error) -> str:
+    if "new-line character" in str(exc):
+        return "unreadable CSV: a bare carriage return inside an unquoted value"
+    if "field larger than field limit" in str(exc):
+        return f"unreadable CSV: a value longer than {MAX_FIELD:,} characters"
+    return f"unreadable CSV: {exc}"
+
+
 class RecordReader:
     """Records of ``fh`` from byte ``offset`` (a record boundary, line ``line``).
 
@@ -118,7 +126,7 @@ class RecordReader:
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield Record(line, start, self.offset, None, f"unreadable CSV: {exc}")
+                yield Record(line, start, self.offset, None, _problem(exc))
                 continue
             if self.undecodable:
                 yield Record(line, start, self.offset, None,

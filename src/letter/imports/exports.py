@@ -61,7 +61,11 @@ def _check_params(session: Session, project_id: uuid.UUID, params: dict[str, Any
     if params.get("filter") is not None:
         parse_filter(params["filter"])
     if params.get("segment_id") is not None:
-        get_segment(session, project_id, uuid.UUID(params["segment_id"]))
+        try:
+            get_segment(session, project_id, uuid.UUID(params["segment_id"]))
+        except NotFound as exc:
+            raise Invalid(f"segment_id: no segment {params['segment_id']} in this project"
+                          ) from exc
     for key, model, name in (("list_id", ContactList, "list"), ("topic_id", Topic, "topic")):
         if params.get(key) is not None:
             found = session.scalar(select(model.id).where(

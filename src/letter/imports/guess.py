@@ -68,7 +68,7 @@ _DATE = re.compile(
     r"[0-9]{1,2}[/.\-][0-9]{1,2}[/.\-][0-9]{2,4}( [0-9]{1,2}:[0-9]{2}(:[0-9]{2})?)?"
     r"|[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}"
     r"|[0-9]{1,2} [A-Za-z]{3,9}\.? [0-9]{4}|[A-Za-z]{3,9}\.? [0-9]{1,2},? [0-9]{4}")
-_PHONE = re.compile(r"\+?[0-9][0-9 ()./\-]{6,20}[0-9]")
+_PHONE = re.compile(r"\+?[0-9(][0-9 ()./\-]{6,20}[0-9]")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-:.]*")
 _NAME = re.compile(r"[^\W\d_][^\W\d_'\u2019.\-]*(?:[ '\u2019.\-]+[^\W\d_]+)*\.?")
 
@@ -103,6 +103,8 @@ KINDS: list[tuple[str, Callable[[str], bool]]] = [
     ("boolean", lambda v: word(v) in BOOLEAN_WORDS),
     ("timezone", lambda v: v in _zones()),
     ("date", _is_date),
+    # Numbered records (10023, 10024…): digits of one length, unique.
+    ("id", lambda v: v.isdigit() and len(v) >= 3),
     ("number", lambda v: bool(_NUMBER.fullmatch(v))),
     ("phone", lambda v: bool(_PHONE.fullmatch(v)) and sum(c.isdigit() for c in v) >= 7),
     ("id", lambda v: bool(_ID.fullmatch(v)) and any(c.isdigit() for c in v)),
@@ -120,8 +122,9 @@ def kind_of_column(values: list[str]) -> str:
         if sum(1 for v in present if test(v)) >= need:
             if kind == "status" and not any(word(v) in STATUS_ONLY for v in present):
                 continue  # yes/no alone is a boolean, not a subscription status
-            if kind == "id" and len(set(present)) < len(present):
-                continue  # ids are unique
+            if kind == "id" and (len(set(present)) < len(present) or (
+                    all(v.isdigit() for v in present) and len({len(v) for v in present}) > 1)):
+                continue  # ids are unique (and numbered ones of one length)
             return kind
     return "text"
 
@@ -198,7 +201,9 @@ def _from_kind(kind: str, index: int, single_names: list[int]) -> str:
     if kind == "empty":
         return "ignore"
     if kind == "name":
-        if index in single_names[:2]:
+        # Two columns of single words read as first and last names; one alone
+        # (or full names) as a name.
+        if len(single_names) >= 2 and index in single_names[:2]:
             return "traits.first_name" if index == single_names[0] else "traits.last_name"
         return "traits.name"
     if kind == "text":

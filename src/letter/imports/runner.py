@@ -34,11 +34,10 @@ from letter.imports.storage import remove, upload_path
 from letter.projects.models import Project
 from letter.settings import Settings
 
-__all__ = ["CHUNK_ROWS", "run_import"]
+__all__ = ["fail", "run_import"]
 
 log = logging.getLogger("letter.imports")
 
-CHUNK_ROWS = 2000
 RACE_RETRIES = 5
 
 
@@ -169,9 +168,9 @@ def _parse(run: _Run, records: list[Any], fd: int) -> tuple[list[ContactRow], li
     return rows, errors
 
 
-def run_import(db: Database, settings: Settings, import_id: uuid.UUID,
-               chunk_rows: int = CHUNK_ROWS) -> None:
+def run_import(db: Database, settings: Settings, import_id: uuid.UUID) -> None:
     """Run (or resume) an import to its end."""
+    chunk_rows = max(1, settings.import_chunk_rows)
     path = upload_path(settings.uploads_dir, import_id)
     started = _start(db, settings, import_id, path)
     if started is None:
