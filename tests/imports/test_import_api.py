@@ -181,3 +181,16 @@ def test_recent_imports_newest_first_and_cancel(client, owner, project):
     again = client.post(f"{BASE}/imports/{second['id']}/cancel", headers=owner.headers)
     assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
     assert contact_count(client) == 1
+
+
+def test_a_later_identify_claims_the_contact_imported_by_email(client, owner, project):
+    import_csv(client, owner.headers, b"email,plan\nAda@Example.com,free\n",
+               {"email": "email", "plan": "traits.plan"})
+    key = client.post("/v1/projects/acme/keys", json={"name": "srv"},
+                      headers=owner.headers).json()["key"]
+    done = client.post("/v1/identify", headers={"Authorization": f"Bearer {key}"}, json={
+        "user_id": "u1", "email": "ada@example.com", "traits": {"team": "core"}})
+    assert done.status_code == 200, done.text
+    ada = contact(client, owner, "u1")
+    assert ada["traits"] == {"plan": "free", "team": "core"}
+    assert contact_count(client) == 1

@@ -28,6 +28,7 @@ from letter.emails import email_key
 from letter.ids import uuid7
 from letter.ingestion import hooks
 from letter.ingestion.bulk import BulkWriter
+from letter.ingestion.claim import claim_email_only_contacts
 from letter.ingestion.lookup import Row, accounts_t, contacts_t, load, planned_for_now
 from letter.ingestion.merge import deep_merge
 from letter.ingestion.parse import Item
@@ -260,6 +261,9 @@ def apply_items(
     with planned_for_now(session):
         accounts = load(session, accounts_t, project.id, account_ids, lock=lock, full=True)
         contacts = load(session, contacts_t, project.id, user_ids, lock=lock, full=full)
+        claimed = claim_email_only_contacts(session, project.id, fresh, set(contacts))
+        if claimed:
+            contacts |= load(session, contacts_t, project.id, claimed, lock=lock, full=full)
     events = _walk(fresh, contacts, accounts, project.id, now, skip_triggers)
     _write_rows(session, writer, accounts_t, project.id, accounts, now)
     created = _write_rows(session, writer, contacts_t, project.id, contacts, now)
