@@ -17,8 +17,11 @@ from letter.api import (
     delivery_public,
     device,
     domains,
+    downloads,
+    exports,
     health,
     identity,
+    imports,
     ingestion,
     lists,
     members,
@@ -44,7 +47,7 @@ from letter.web import signin as signin_pages
 __all__ = ["create_app"]
 
 INGEST_PATHS = frozenset({"/v1/identify", "/v1/track", "/v1/group", "/v1/batch"})
-UPLOAD_SUFFIXES = ("/imports", "/logo")
+UPLOAD_SUFFIXES = ("/imports", "/imports/preview", "/logo")
 
 
 def body_limit_for(settings: Settings) -> Callable[[str], int]:
@@ -79,6 +82,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         members,
         projects,
         ingestion,
+        imports,  # before contacts: /contacts/imports is not a contact id
+        exports,
         contacts,
         audience,
         lists,
@@ -94,6 +99,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(health.router)
     app.include_router(delivery_public.router)
+    app.include_router(downloads.router, responses=ERROR_RESPONSES)
     metrics = Metrics()
     app.include_router(metrics_router(metrics, runtime.settings.metrics_token))
     app.include_router(invitation_pages.router)

@@ -41,6 +41,8 @@ class Settings:
     job_lease_seconds: float = 60.0
     metrics_token: str | None = None
     sequence_batch_size: int = 500
+    # Rows of a CSV import applied per transaction.
+    import_chunk_rows: int = 2000
     # Seconds a broadcast may be overdue when it starts before it is held paused.
     broadcast_max_lateness: float = 3600.0
     extra: dict[str, str] = field(default_factory=dict)

@@ -19,6 +19,7 @@ from letter.db.base import Base
 from letter.delivery.models import Message, MessageCounter, MessageEvent
 from letter.domains.models import Domain
 from letter.idempotency.models import IdempotencyRecord
+from letter.imports.models import ExportJob, ImportJob, ImportRowError
 from letter.jobs.models import Job
 from letter.projects.models import Project, ProjectKey
 from letter.segments.models import Segment
@@ -42,7 +43,10 @@ __all__ = [
     "Enrollment",
     "EnrollmentMessage",
     "Event",
+    "ExportJob",
     "IdempotencyRecord",
+    "ImportJob",
+    "ImportRowError",
     "Invitation",
     "Job",
     "ListMember",

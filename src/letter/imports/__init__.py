@@ -1,1 +1,1 @@
-"""CSV imports of contacts and CSV exports of them."""
+"""CSV import and export of contacts (spec/001, spec/003 CSV imports)."""

@@ -42,7 +42,7 @@ __all__ = [
 @dataclass(frozen=True, slots=True)
 class IngestedContact:
     id: uuid.UUID
-    external_id: str
+    external_id: str | None  # None for a contact an import created from an email alone
     email: str | None
     traits: dict[str, Any]
     timezone: str | None

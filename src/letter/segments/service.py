@@ -44,6 +44,7 @@ __all__ = [
     "delete_segment",
     "get_segment",
     "list_segments",
+    "mark_stale",
     "preview",
     "recount",
     "recount_stale",
@@ -234,6 +235,13 @@ def search_contacts(session: Session, project_id: uuid.UUID, raw_filter: Any | N
         spec = check_filter(session, project_id, raw_filter)
     stmt = matching_contacts(spec, project_id, now or utcnow(), _dialect(session))
     return paginate(session, stmt, Contact, page)
+
+
+def mark_stale(session: Session, project_id: uuid.UUID) -> None:
+    """A bulk change (an import) moved the project's contacts: its segments'
+    counts go first in the next recount."""
+    session.execute(update(Segment).where(Segment.project_id == project_id)
+                    .values(counted_at=None))
 
 
 def recount_stale(session: Session, now: datetime | None = None, limit: int = 10,

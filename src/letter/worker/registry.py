@@ -7,6 +7,7 @@ from letter.auth import jobs as auth_jobs
 from letter.broadcasts import jobs as broadcast_jobs
 from letter.delivery import jobs as delivery_jobs
 from letter.idempotency import jobs as idempotency_jobs
+from letter.imports import jobs as import_jobs
 from letter.ingestion import jobs as ingestion_jobs
 from letter.jobs import JobRegistry
 from letter.jobs import jobs as housekeeping_jobs
@@ -22,6 +23,7 @@ def default_registry() -> JobRegistry:
         broadcast_jobs.registry,
         delivery_jobs.registry,
         idempotency_jobs.registry,
+        import_jobs.registry,
         ingestion_jobs.registry,
         segment_jobs.registry,
         sequence_jobs.registry,
