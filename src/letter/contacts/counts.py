@@ -49,8 +49,10 @@ class Totals:
         return "…" if self.suppressed is None else f"{self.suppressed:,}"
 
 
-def bounded_count(session: Session, stmt: object, bound: int = BOUND) -> int | None:
-    """How many rows ``stmt`` (a select) yields, or None when more than ``bound``."""
+def bounded_count(session: Session, stmt: object, bound: int | None = None) -> int | None:
+    """How many rows ``stmt`` (a select) yields, or None when more than
+    ``bound`` (default ``BOUND``)."""
+    bound = BOUND if bound is None else bound
     limited = stmt.limit(bound + 1).subquery()  # type: ignore[attr-defined]
     n = int(session.scalar(select(func.count()).select_from(limited)) or 0)
     return None if n > bound else n

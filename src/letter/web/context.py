@@ -99,11 +99,11 @@ class Dash:
                 .order_by(Project.name).limit(SWITCHER_LIMIT)))
         return self._projects
 
-    def page(self, name: str, status_code: int = 200, **context: Any) -> Response:
+    def page(self, template: str, status_code: int = 200, **context: Any) -> Response:
         context.setdefault("errors", {})
         context.setdefault("error", None)
         context.setdefault("notice", None)
-        return render(name, status_code, dash=self, Action=Action,
+        return render(template, status_code, dash=self, Action=Action,
                       request_path=self.request.url.path, **context)
 
 
