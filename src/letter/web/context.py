@@ -38,6 +38,7 @@ __all__ = [
     "WORKSPACE_COOKIE",
     "Dash",
     "DashDep",
+    "FieldsDep",
     "PageRoute",
     "PostDep",
     "field_errors",
@@ -99,7 +100,7 @@ class Dash:
                 .order_by(Project.name).limit(SWITCHER_LIMIT)))
         return self._projects
 
-    def page(self, template: str, status_code: int = 200, **context: Any) -> Response:
+    def page(self, template: str, status_code: int = 200, /, **context: Any) -> Response:
         context.setdefault("errors", {})
         context.setdefault("error", None)
         context.setdefault("notice", None)
@@ -133,7 +134,7 @@ async def _sent_token(request: Request) -> str:
         return header
     content_type = request.headers.get("content-type", "")
     if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        value = (await request.form()).get("csrf_token")
+        value = (await request.form(max_fields=MAX_FIELDS)).get("csrf_token")
         return value if isinstance(value, str) else ""
     return ""
 
@@ -145,7 +146,18 @@ def _posted(request: Request, token: Annotated[str, Depends(_sent_token)]) -> Da
     return dash
 
 
+MAX_FIELDS = 2000
+
+
+async def _fields(request: Request) -> dict[str, str]:
+    """A form's text fields, for forms whose field names are data (the
+    segment builder's tree)."""
+    form = await request.form(max_fields=MAX_FIELDS)
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
 DashDep = Annotated[Dash, Depends(_dash)]
+FieldsDep = Annotated[dict[str, str], Depends(_fields)]
 PostDep = Annotated[Dash, Depends(_posted)]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from letter.web import contacts, device, home, invitations, projects, signin, team
+from letter.web import contacts, device, home, invitations, projects, segments, signin, team
 
 __all__ = ["STATIC", "install"]
 
@@ -18,6 +18,6 @@ STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
-    for module in (invitations, signin, device, home, projects, team, contacts):
+    for module in (invitations, signin, device, home, projects, team, contacts, segments):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
