@@ -10,7 +10,17 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from letter.web import contacts, device, home, invitations, projects, segments, signin, team
+from letter.web import (
+    broadcasts,
+    contacts,
+    device,
+    home,
+    invitations,
+    projects,
+    segments,
+    signin,
+    team,
+)
 
 __all__ = ["STATIC", "install"]
 
@@ -18,6 +28,7 @@ STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
-    for module in (invitations, signin, device, home, projects, team, contacts, segments):
+    for module in (invitations, signin, device, home, projects, team, contacts, segments,
+                   broadcasts):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
