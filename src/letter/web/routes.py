@@ -18,6 +18,7 @@ from letter.web import (
     invitations,
     projects,
     segments,
+    sending,
     signin,
     team,
 )
@@ -29,6 +30,6 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     for module in (invitations, signin, device, home, projects, team, contacts, segments,
-                   broadcasts):
+                   broadcasts, sending):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
