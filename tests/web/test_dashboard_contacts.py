@@ -97,6 +97,9 @@ def test_total_past_the_bound_comes_from_the_counter(make_client, db, monkeypatc
                        .project_id)
         session.delete(job)
     assert 'id="contact-total">3<' in b.get(f"/p/{slug}").text
+    # Status totals come from the same counters past the bound.
+    assert 'id="contacts-total">3<' in b.get(f"/p/{slug}/contacts?status=subscribed").text
+    assert 'id="contacts-total">0<' in b.get(f"/p/{slug}/contacts?status=unsubscribed").text
 
 
 def test_contact_page_suppress_resubscribe_account_events_traits(make_client, db):

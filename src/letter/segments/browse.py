@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from letter.clock import utcnow
@@ -66,13 +66,23 @@ def browse(session: Session, project_id: uuid.UUID, page: PageParams, *,
                           else Contact.unsubscribed_at.is_not(None))
     search = (search or "").strip()
     if search:
-        stmt = stmt.where(or_(Contact.email_key.like(_like_prefix(search.casefold()), escape="\\"),
-                              Contact.external_id == search))
+        prefix = search.casefold()
+        # The range lets both databases walk the (project_id, email_key) index;
+        # LIKE keeps the answer exact whatever the column's collation.
+        by_email = and_(Contact.email_key >= prefix, Contact.email_key < prefix + "\U0010ffff",
+                        Contact.email_key.like(_like_prefix(prefix), escape="\\"))
+        stmt = stmt.where(or_(by_email, Contact.external_id == search))
     result = paginate(session, stmt, Contact, page)
     if segment is not None and not status and not search and segment.count is not None:
         return Browsed(result, f"{segment.count:,}", segment.counted_at)
-    if segment is None and not status and not search:
+    if segment is None and not search:
         t = totals(session, project_id)
-        return Browsed(result, t.label, t.counted_at)
+        if not status:
+            return Browsed(result, t.label, t.counted_at)
+        if t.value is not None and t.suppressed is not None:
+            # Both statuses come from the same counters: never a count of a
+            # million rows to find the few unsubscribed ones.
+            known = t.suppressed if status == Status.UNSUBSCRIBED else t.value - t.suppressed
+            return Browsed(result, f"{known:,}", t.counted_at)
     n = bounded_count(session, stmt.with_only_columns(Contact.id))
     return Browsed(result, f"{BOUND:,}+" if n is None else f"{n:,}", None)

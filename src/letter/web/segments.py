@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from letter.contacts.counts import totals
 from letter.db.pagination import PageParams
 from letter.errors import LetterError
 from letter.projects.models import Project
@@ -89,7 +90,13 @@ def new_segment(slug: str, dash: DashDep) -> Response:
 def edit_segment(slug: str, segment_id: str, dash: DashDep) -> Response:
     project = dash.project(slug)
     segment = service.get_segment(dash.session, project.id, uuid_or_404(segment_id))
-    return _builder(dash, project, from_spec(segment.filter), segment, segment.name)
+    # Opening the page shows the cached count; edits count live.
+    cached: dict[str, Any] = {
+        "matches": segment.count, "total": totals(dash.session, project.id).value,
+        "problem": None if segment.count is not None else "not counted yet", "errors": {}}
+    return dash.page("dash/segment.html", project=project, tree=from_spec(segment.filter),
+                     segment=segment, name=segment.name, preview=cached, kinds=KINDS,
+                     operators=OPERATOR_LABELS, errors={})
 
 
 @router.post("/builder")
