@@ -40,9 +40,7 @@ from letter.runtime import Runtime
 from letter.schemas import ERROR_RESPONSES
 from letter.sequences import triggers as sequence_triggers
 from letter.settings import Settings
-from letter.web import device as device_pages
-from letter.web import invitations as invitation_pages
-from letter.web import signin as signin_pages
+from letter.web.routes import install as install_dashboard
 
 __all__ = ["create_app"]
 
@@ -102,9 +100,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(downloads.router, responses=ERROR_RESPONSES)
     metrics = Metrics()
     app.include_router(metrics_router(metrics, runtime.settings.metrics_token))
-    app.include_router(invitation_pages.router)
-    app.include_router(signin_pages.router)
-    app.include_router(device_pages.router)
+    install_dashboard(app)
     app.add_middleware(UnitOfWorkMiddleware, new_session=runtime.db.new_session)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for(runtime.settings))
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -97,7 +97,7 @@ def test_a_replayed_sign_in_form_is_refused(client, db):
 def test_next_never_leaves_the_site(client, db):
     email = _user(db)
     done = sign_in(client, email, PASSWORD, "//evil.example/x")
-    assert done.status_code == 303 and done.headers["location"] == "/device"
+    assert done.status_code == 303 and done.headers["location"] == "/"
 
 
 def test_device_page_sends_strangers_to_sign_in(client):

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from letter.auth import service as auth_service
-from letter.auth.roles import Role, require
+from letter.auth.access import Action, authorize
 from letter.auth.service import Principal
 from letter.errors import Unauthorized
 from letter.projects import service as project_service
@@ -19,15 +19,14 @@ from letter.ratelimit import RateLimited, RateLimiter
 from letter.runtime import Runtime
 
 __all__ = [
-    "AdminDep",
-    "AdminProjectDep",
-    "OwnerDep",
     "PrincipalDep",
     "ProjectDep",
     "RuntimeDep",
     "SessionDep",
     "count_request",
     "get_session",
+    "may",
+    "project_for",
 ]
 
 bearer = HTTPBearer(auto_error=False, description="A personal access token: lt_pat_<48 hex>")
@@ -73,23 +72,21 @@ def count_request(request: Request, limiter: RateLimiter, kind: str, identity: s
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def role_at_least(needed: Role) -> Callable[[Principal], Principal]:
+def may(action: Action) -> Callable[[Principal], Principal]:
+    """A dependency: the caller, if their role allows ``action`` (auth.access)."""
+
     def check(principal: PrincipalDep) -> Principal:
-        require(principal.role, needed)
+        authorize(principal.role, action)
         return principal
 
     return check
 
 
-AdminDep = Annotated[Principal, Depends(role_at_least(Role.ADMIN))]
-OwnerDep = Annotated[Principal, Depends(role_at_least(Role.OWNER))]
+def project_for(action: Action) -> Callable[..., Project]:
+    """The ``{slug}`` project of the caller's workspace, for a caller allowed
+    ``action`` (another workspace's project is a 404, never a 403)."""
 
-
-def project_for(needed: Role) -> Callable[..., Project]:
-    """The ``{slug}`` project of the caller's workspace, for a caller with at
-    least ``needed`` (another workspace's project is a 404, never a 403)."""
-
-    checked = Depends(role_at_least(needed))  # a default, not an annotation: it is a closure
+    checked = Depends(may(action))  # a default, not an annotation: it is a closure
 
     def get(
         session: SessionDep,
@@ -101,5 +98,4 @@ def project_for(needed: Role) -> Callable[..., Project]:
     return get
 
 
-ProjectDep = Annotated[Project, Depends(project_for(Role.MEMBER))]
-AdminProjectDep = Annotated[Project, Depends(project_for(Role.ADMIN))]
+ProjectDep = Annotated[Project, Depends(project_for(Action.USE_PROJECT))]

@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
-from letter.api.deps import AdminProjectDep, RuntimeDep, SessionDep
+from letter.api.deps import RuntimeDep, SessionDep, project_for
 from letter.api.pagination import PageDep
+from letter.auth.access import Action
 from letter.domains import service
 from letter.domains.models import Domain
 from letter.domains.schemas import (
+    DailySendCap,
     DnsRecordOut,
     DomainCreate,
     DomainOut,
     SenderIdentity,
     SendingMode,
 )
+from letter.projects.models import Project
 from letter.projects.schemas import ProjectOut
 from letter.schemas import Page, page_of
 
 router = APIRouter(prefix="/v1/projects/{slug}", tags=["sending"])
+
+SendingDep = Annotated[Project, Depends(project_for(Action.MANAGE_SENDING))]
 
 
 def _out(domain: Domain) -> DomainOut:
@@ -36,13 +42,13 @@ def _out(domain: Domain) -> DomainOut:
 
 
 @router.get("/domains", response_model=Page[DomainOut])
-def list_domains(project: AdminProjectDep, session: SessionDep, page: PageDep) -> Page[DomainOut]:
+def list_domains(project: SendingDep, session: SessionDep, page: PageDep) -> Page[DomainOut]:
     return page_of(service.list_domains(session, project.id, page), _out)
 
 
 @router.post("/domains", status_code=201, response_model=DomainOut)
 def register_domain(
-    body: DomainCreate, project: AdminProjectDep, session: SessionDep, runtime: RuntimeDep
+    body: DomainCreate, project: SendingDep, session: SessionDep, runtime: RuntimeDep
 ) -> DomainOut:
     domain = service.register_domain(
         session, project.id, body.domain, runtime.settings.sending_domain
@@ -52,21 +58,21 @@ def register_domain(
 
 @router.post("/domains/{domain_id}/verify", response_model=DomainOut)
 def verify_domain(
-    domain_id: uuid.UUID, project: AdminProjectDep, session: SessionDep, runtime: RuntimeDep
+    domain_id: uuid.UUID, project: SendingDep, session: SessionDep, runtime: RuntimeDep
 ) -> DomainOut:
     domain = service.get_domain(session, project.id, domain_id)
     return _out(service.verify_domain(session, domain, runtime.settings.dns_resolver))
 
 
 @router.delete("/domains/{domain_id}", status_code=204)
-def delete_domain(domain_id: uuid.UUID, project: AdminProjectDep, session: SessionDep) -> Response:
+def delete_domain(domain_id: uuid.UUID, project: SendingDep, session: SessionDep) -> Response:
     service.delete_domain(session, project, service.get_domain(session, project.id, domain_id))
     return Response(status_code=204)
 
 
 @router.put("/sender-identity", response_model=ProjectOut)
 def put_sender_identity(
-    body: SenderIdentity, project: AdminProjectDep, session: SessionDep
+    body: SenderIdentity, project: SendingDep, session: SessionDep
 ) -> ProjectOut:
     updated = service.set_sender_identity(
         session, project, from_email=body.from_email, from_name=body.from_name,
@@ -77,6 +83,14 @@ def put_sender_identity(
 
 @router.put("/sending-mode", response_model=ProjectOut)
 def put_sending_mode(
-    body: SendingMode, project: AdminProjectDep, session: SessionDep
+    body: SendingMode, project: SendingDep, session: SessionDep
 ) -> ProjectOut:
     return ProjectOut.model_validate(service.set_sending_mode(session, project, body.sending_mode))
+
+
+@router.put("/daily-send-cap", response_model=ProjectOut)
+def put_daily_send_cap(
+    body: DailySendCap, project: SendingDep, session: SessionDep
+) -> ProjectOut:
+    return ProjectOut.model_validate(
+        service.set_daily_send_cap(session, project, body.daily_send_cap))

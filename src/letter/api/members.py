@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
-from letter.api.deps import AdminDep, RuntimeDep, SessionDep
+from letter.api.deps import RuntimeDep, SessionDep, may
 from letter.api.pagination import PageDep
 from letter.auth import invitations as service
+from letter.auth.access import Action
 from letter.auth.schemas import (
     AcceptedOut,
     AcceptInvitation,
@@ -21,14 +22,17 @@ from letter.auth.schemas import (
     UserOut,
     WorkspaceOut,
 )
+from letter.auth.service import Principal
 from letter.delivery.system import OutboxMailer
 from letter.schemas import Page, page_of
 
 router = APIRouter(prefix="/v1", tags=["members"])
 
+TeamDep = Annotated[Principal, Depends(may(Action.MANAGE_TEAM))]
+
 
 @router.get("/members", response_model=Page[MemberOut])
-def list_members(session: SessionDep, principal: AdminDep, page: PageDep) -> Page[MemberOut]:
+def list_members(session: SessionDep, principal: TeamDep, page: PageDep) -> Page[MemberOut]:
     result = service.list_members(session, principal.workspace_id, page)
     return page_of(result, _member)
 
@@ -40,7 +44,7 @@ def _member(row: Any) -> MemberOut:
 
 @router.post("/members", status_code=201, response_model=MemberInvitationOut)
 def invite_member(
-    body: InviteIn, session: SessionDep, principal: AdminDep, runtime: RuntimeDep
+    body: InviteIn, session: SessionDep, principal: TeamDep, runtime: RuntimeDep
 ) -> MemberInvitationOut:
     mailer = OutboxMailer(session, runtime.settings)
     created = service.create_invitation(session, principal, body.email, body.role, mailer)
@@ -51,14 +55,14 @@ def invite_member(
 
 
 @router.delete("/members/{user_id}", status_code=204)
-def remove_member(user_id: uuid.UUID, session: SessionDep, principal: AdminDep) -> Response:
+def remove_member(user_id: uuid.UUID, session: SessionDep, principal: TeamDep) -> Response:
     service.remove_member(session, principal, user_id)
     return Response(status_code=204)
 
 
 @router.get("/invitations", response_model=Page[InvitationOut])
 def list_invitations(
-    session: SessionDep, principal: AdminDep, page: PageDep
+    session: SessionDep, principal: TeamDep, page: PageDep
 ) -> Page[InvitationOut]:
     result = service.list_invitations(session, principal.workspace_id, page)
     return page_of(result, InvitationOut.model_validate)
@@ -66,7 +70,7 @@ def list_invitations(
 
 @router.post("/invitations", status_code=201, response_model=InvitationBrief)
 def create_invitation(
-    body: InviteIn, session: SessionDep, principal: AdminDep, runtime: RuntimeDep
+    body: InviteIn, session: SessionDep, principal: TeamDep, runtime: RuntimeDep
 ) -> InvitationBrief:
     mailer = OutboxMailer(session, runtime.settings)
     created = service.create_invitation(session, principal, body.email, body.role, mailer)
@@ -75,7 +79,7 @@ def create_invitation(
 
 @router.delete("/invitations/{invitation_id}", status_code=204)
 def revoke_invitation(
-    invitation_id: uuid.UUID, session: SessionDep, principal: AdminDep
+    invitation_id: uuid.UUID, session: SessionDep, principal: TeamDep
 ) -> Response:
     service.revoke_invitation(session, principal.workspace_id, invitation_id)
     return Response(status_code=204)

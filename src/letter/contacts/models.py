@@ -13,7 +13,7 @@ from letter.clock import utcnow
 from letter.db.base import Base, UTCDateTime, created_at_column, id_column
 from letter.emails import email_key
 
-__all__ = ["Account", "Contact", "Event", "MessageReceipt"]
+__all__ = ["Account", "Contact", "ContactCount", "Event", "MessageReceipt"]
 
 
 class Account(Base):
@@ -114,3 +114,17 @@ class MessageReceipt(Base):
     )
     message_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     received_at: Mapped[datetime] = created_at_column()
+
+
+class ContactCount(Base):
+    """A project's contact totals, recounted in the background, so a page
+    never counts a million rows to show a number in its header."""
+
+    __tablename__ = "contact_counts"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    total: Mapped[int] = mapped_column(default=0)
+    suppressed: Mapped[int] = mapped_column(default=0)
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -10,7 +10,9 @@ from pydantic import Field
 from letter.domains.models import DomainStatus
 from letter.schemas import Instant, RequestModel, ResponseModel
 
-__all__ = ["DnsRecordOut", "DomainCreate", "DomainOut", "SenderIdentity", "SendingMode"]
+__all__ = [
+    "DailySendCap", "DnsRecordOut", "DomainCreate", "DomainOut", "SenderIdentity", "SendingMode",
+]
 
 
 class DnsRecordOut(ResponseModel):
@@ -45,3 +47,8 @@ class SenderIdentity(RequestModel):
 
 class SendingMode(RequestModel):
     sending_mode: Literal["letter_subdomain", "byo_domain"]
+
+
+class DailySendCap(RequestModel):
+    daily_send_cap: int = Field(description="Messages a day, from midnight in the project's "
+                                "time zone; past it, messages wait for the next day.")

@@ -26,6 +26,7 @@ from letter.errors import Conflict, Invalid, NotFound
 from letter.projects.models import Project
 
 __all__ = [
+    "MAX_DAILY_SEND_CAP",
     "DnsRecord",
     "check_email",
     "delete_domain",
@@ -34,6 +35,7 @@ __all__ = [
     "get_domain",
     "list_domains",
     "register_domain",
+    "set_daily_send_cap",
     "set_sender_identity",
     "set_sending_mode",
     "verified_domain_for",
@@ -205,6 +207,19 @@ def set_sending_mode(session: Session, project: Project, mode: str) -> Project:
     elif mode != "letter_subdomain":
         raise Invalid('sending_mode: must be "letter_subdomain" or "byo_domain"')
     project.sending_mode = mode
+    project.updated_at = utcnow()
+    session.flush()
+    return project
+
+
+MAX_DAILY_SEND_CAP = 10_000_000
+
+
+def set_daily_send_cap(session: Session, project: Project, cap: int) -> Project:
+    """Messages the project may send per day (midnight to midnight in its time zone)."""
+    if isinstance(cap, bool) or not 1 <= cap <= MAX_DAILY_SEND_CAP:
+        raise Invalid(f"daily_send_cap: must be between 1 and {MAX_DAILY_SEND_CAP:,}")
+    project.daily_send_cap = cap
     project.updated_at = utcnow()
     session.flush()
     return project

@@ -41,8 +41,8 @@ def sign_in_page(
     request: Request, next: Annotated[str, Query(max_length=2000)] = ""
 ) -> Response:
     if signed_in(request) is not None:
-        return RedirectResponse(safe_next(next), status_code=303)
-    return _form(request, safe_next(next))
+        return RedirectResponse(safe_next(next, "/"), status_code=303)
+    return _form(request, safe_next(next, "/"))
 
 
 @router.post("/sign-in")
@@ -53,7 +53,7 @@ def sign_in(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    target = safe_next(next)
+    target = safe_next(next, "/")
     runtime = runtime_of(request)
     row = current(request)
     try:

@@ -25,7 +25,7 @@ environment = Environment(
 )
 
 
-def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(name: str, status_code: int = 200, /, **context: Any) -> HTMLResponse:
     """A page that is never cached: pages show per-user state and CSRF tokens."""
     html = environment.get_template(name).render(**context)
     return HTMLResponse(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from letter.auth import jobs as auth_jobs
 from letter.broadcasts import jobs as broadcast_jobs
+from letter.contacts import jobs as contact_jobs
 from letter.delivery import jobs as delivery_jobs
 from letter.idempotency import jobs as idempotency_jobs
 from letter.imports import jobs as import_jobs
@@ -21,6 +22,7 @@ def default_registry() -> JobRegistry:
     return JobRegistry().merge(
         auth_jobs.registry,
         broadcast_jobs.registry,
+        contact_jobs.registry,
         delivery_jobs.registry,
         idempotency_jobs.registry,
         import_jobs.registry,

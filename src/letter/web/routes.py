@@ -1,0 +1,35 @@
+"""Every dashboard page, mounted on the app in one call.
+
+>>> install(app)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from letter.web import (
+    broadcasts,
+    contacts,
+    device,
+    home,
+    invitations,
+    projects,
+    segments,
+    sending,
+    signin,
+    team,
+)
+
+__all__ = ["STATIC", "install"]
+
+STATIC = Path(__file__).parent / "static"
+
+
+def install(app: FastAPI) -> None:
+    for module in (invitations, signin, device, home, projects, team, contacts, segments,
+                   broadcasts, sending):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,0 +1,233 @@
+"""The dashboard in a real browser (Debian's Chromium driven by Playwright)
+against a real ``letter serve`` sending to a real SMTP server on loopback.
+
+A new user signs in, creates a project, mints a project token, ingests
+contacts with it over HTTP, builds a segment and sees its count, composes and
+sends a broadcast and watches its live counters reach the total; an invited
+member sees no admin screens and is refused when posting one anyway; a
+forged CSRF token is refused; another workspace's URLs are 404. Screenshots
+of each main screen go to ``LETTER_SCREENSHOT_DIR`` (else the test's tmp dir).
+
+Skips without /usr/bin/chromium, unless ``LETTER_REQUIRE_CHROMIUM=1`` (CI).
+"""
+
+from __future__ import annotations
+
+import email
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import LiveServer, start_server, stop_server
+from tests.e2e.test_broadcast_e2e import received, wait_for
+from tests.servers import SmtpServer
+
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct horse battery"
+CONTACTS = 30
+
+if not Path(CHROMIUM).exists() and os.environ.get("LETTER_REQUIRE_CHROMIUM") != "1":
+    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def server(tmp_path: Path, fresh_database_url: str, smtp: SmtpServer) -> Iterator[LiveServer]:
+    live = start_server(tmp_path / "data", fresh_database_url, {
+        "LETTER_EMAIL_TRANSPORT": "smtp", "LETTER_SMTP_URL": smtp.url})
+    try:
+        yield live
+    finally:
+        stop_server(live)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM,
+                                              args=["--no-sandbox", "--disable-gpu"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    base = os.environ.get("LETTER_SCREENSHOT_DIR")
+    folder = Path(base) / request.node.callspec.id if base else tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _page(browser: Any, server: LiveServer, width: int = 1280) -> Any:
+    context = browser.new_context(base_url=server.base_url,
+                                  viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.on("dialog", lambda dialog: dialog.accept())
+    return page
+
+
+def _sign_in(page: Any, who: str, path: str = "/") -> None:
+    page.goto(path)
+    expect(page).to_have_url(re.compile(r"/sign-in\?next="))
+    page.get_by_label("Email").fill(who)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def _ingest(server: LiveServer, key: str) -> None:
+    batch = [{"type": "identify", "user_id": f"u{i}", "email": f"u{i}@acme.test",
+              "traits": {"plan": "pro" if i % 2 else "free"}} for i in range(CONTACTS)]
+    done = httpx.post(f"{server.base_url}/v1/batch", json={"batch": batch},
+                      headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    assert done.status_code == 200 and done.json()["accepted"] == CONTACTS, done.text
+
+
+def _invitation_link(smtp: SmtpServer, to: str) -> str:
+    wait_for(lambda: to in received(smtp), timeout=30)
+    raw = next(m.data for m in smtp.messages if to in m.rcpt_tos)
+    message = email.message_from_bytes(raw)
+    text = next(p.get_payload(decode=True).decode() for p in message.walk()
+                if p.get_content_type() == "text/plain")
+    found = re.search(r"(/invitations/accept\?token=\S+)", text)
+    assert found, text
+    return found.group(1)
+
+
+def test_dashboard_end_to_end(server: LiveServer, smtp: SmtpServer, browser: Any,
+                              shots: Path) -> None:
+    owner = "owner@acme.test"
+    done = server.letter("admin", "bootstrap", "--email", owner, "--workspace", "Acme",
+                         "--password", PASSWORD, "--json")
+    assert done.returncode == 0, done.stderr
+    page = _page(browser, server)
+
+    # Sign in, an empty workspace tells the next step, create a project.
+    _sign_in(page, owner)
+    expect(page.get_by_text("No project yet")).to_be_visible()
+    page.get_by_label("Name").fill("Acme")
+    page.get_by_label("Time zone").fill("Europe/Paris")
+    page.get_by_role("button", name="Create project").click()
+    expect(page).to_have_url(re.compile(r"/p/acme$"))
+    expect(page.get_by_text("Next step: send Letter your contacts")).to_be_visible()
+    page.screenshot(path=shots / "overview.png", full_page=True)
+
+    # Mint a project token: shown once.
+    page.get_by_role("link", name="Project tokens").click()
+    page.get_by_label("Name").fill("backend")
+    page.get_by_role("button", name="Mint token").click()
+    key = page.locator("#minted-token").inner_text().strip()
+    assert key.startswith("lt_live_")
+    page.screenshot(path=shots / "tokens.png", full_page=True)
+    _ingest(server, key)
+
+    # Contacts: the total, search as you type.
+    page.get_by_role("link", name="Contacts").click()
+    expect(page.locator("#contacts-total")).to_have_text(str(CONTACTS))
+    page.screenshot(path=shots / "contacts.png", full_page=True)
+    page.get_by_label("Search").fill("u7@")
+    expect(page.locator("#contacts-total")).to_have_text("1")
+    page.get_by_role("link", name="u7@acme.test").click()
+    expect(page.locator("#traits")).to_contain_text('"plan": "pro"')
+    page.screenshot(path=shots / "contact.png", full_page=True)
+
+    # A segment with its live count.
+    page.get_by_role("link", name="Segments").click()
+    expect(page.get_by_text("No segment yet")).to_be_visible()
+    page.get_by_role("link", name="New segment").click()
+    page.get_by_label("Name").fill("Pro")
+    page.get_by_label("Trait path").fill("plan")
+    page.get_by_label("Value").fill("pro")
+    expect(page.locator("#preview-count")).to_have_text(str(CONTACTS // 2))
+    page.get_by_role("button", name="Add an event condition to group r", exact=True).click()
+    expect(page.get_by_label("Event name")).to_be_visible()
+    page.get_by_role("button", name="Remove condition r.1").click()
+    expect(page.get_by_label("Event name")).to_have_count(0)
+    expect(page.locator("#preview-count")).to_have_text(str(CONTACTS // 2))
+    page.screenshot(path=shots / "segment.png", full_page=True)
+    page.get_by_role("button", name="Save segment").click()
+    expect(page).to_have_url(re.compile(r"/contacts\?segment="))
+    expect(page.locator("#contacts-total")).to_have_text(str(CONTACTS // 2))
+
+    # A broadcast: compose, preflight, send, live counters reach the total.
+    page.get_by_role("link", name="Broadcasts").click()
+    page.get_by_label("Name").fill("Launch")
+    page.get_by_role("button", name="Start a draft").click()
+    page.get_by_label("Subject").fill("Hello {{ contact.email }}")
+    page.get_by_label("Body").fill("We launched.\n\nSee you soon.")
+    page.get_by_label("Audience").select_option(label="Segment: Pro")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_text("Draft saved.")).to_be_visible()
+    page.get_by_role("button", name="Run preflight").click()
+    expect(page.locator("#preflight-result")).to_contain_text(f"{CONTACTS // 2} of {CONTACTS}")
+    page.screenshot(path=shots / "broadcast.png", full_page=True)
+    page.get_by_role("button", name="Schedule or send now").click()
+    expect(page.locator("#stat-sent")).to_have_text(str(CONTACTS // 2), timeout=60_000)
+    expect(page.locator("#broadcast-status")).to_have_text("sent", timeout=30_000)
+    page.screenshot(path=shots / "broadcast-live.png", full_page=True)
+    wait_for(lambda: sum(received(smtp).values()) >= CONTACTS // 2)
+    assert {r for r, n in received(smtp).items() if n} == {
+        f"u{i}@acme.test" for i in range(1, CONTACTS, 2)}
+
+    # Invite a member; they accept from the emailed link.
+    page.get_by_role("link", name="Team").click()
+    page.get_by_label("Email").fill("member@acme.test")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_text("Invitation sent.")).to_be_visible()
+    page.screenshot(path=shots / "team.png", full_page=True)
+    member = _page(browser, server, width=390)
+    member.goto(_invitation_link(smtp, "member@acme.test"))
+    member.get_by_label("Choose a password").fill(PASSWORD)
+    member.get_by_role("button", name="Accept the invitation").click()
+    expect(member.locator("#result")).to_contain_text("as member")
+    _sign_in(member, "member@acme.test", "/p/acme")
+    expect(member.get_by_role("link", name="Contacts")).to_be_visible()
+    expect(member.get_by_role("link", name="Project tokens")).to_have_count(0)
+    expect(member.get_by_role("link", name="Team")).to_have_count(0)
+    member.screenshot(path=shots / "overview-390px-member.png", full_page=True)
+    member.goto("/p/acme/tokens")
+    expect(member.get_by_text("needs the admin role")).to_be_visible()
+
+    # Posting an admin action anyway, with a valid token: refused. Forged: refused.
+    def post(path: str, token: str | None) -> int:
+        status: int = member.evaluate(
+            """async ([path, token]) => {
+                 const headers = JSON.parse(document.body.getAttribute('hx-headers'));
+                 const csrf = token ?? headers['X-CSRF-Token'];
+                 const r = await fetch(path, {method: 'POST', headers: {'X-CSRF-Token': csrf,
+                   'Content-Type': 'application/x-www-form-urlencoded'}, body: 'name=x'});
+                 return r.status; }""", [path, token])
+        return status
+
+    member.goto("/p/acme")
+    assert post("/p/acme/tokens", None) == 403
+    assert post("/p/acme/segments", "0" * 64) == 403
+    assert post("/projects", None) == 403
+    page.goto("/p/acme/segments")
+    expect(page.locator("table")).to_contain_text("Pro")
+    expect(page.locator("table")).not_to_contain_text("x")
+
+    # Another workspace's owner gets 404 on this project's URLs.
+    other = "other@elsewhere.test"
+    assert server.letter("admin", "bootstrap", "--email", other, "--workspace", "Elsewhere",
+                         "--password", PASSWORD).returncode == 0
+    stranger = _page(browser, server)
+    _sign_in(stranger, other)
+    for path in ("/p/acme", "/p/acme/contacts", "/p/acme/segments"):
+        response = stranger.goto(path)
+        assert response is not None and response.status == 404, path
+    assert len(list(shots.glob("*.png"))) >= 8
