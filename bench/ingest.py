@@ -20,6 +20,7 @@ import http.client
 import multiprocessing as mp
 import os
 import random
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from baseline import bare_upsert_rate
 from machine import describe
 
 BATCH = 100
@@ -389,7 +391,7 @@ def run(db: str, args: argparse.Namespace) -> None:
             # Collapsed stacks of the server for the whole run (py-spy, optional).
             spy = subprocess.Popen(
                 [
-                    "py-spy",
+                    shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"),
                     "record",
                     "-p",
                     str(srv.proc.pid),
@@ -415,6 +417,7 @@ def run(db: str, args: argparse.Namespace) -> None:
             spy.send_signal(2)
             spy.wait(timeout=60)
         verify(srv.port, srv.token, srv.slug, srv.env, srv.data_dir, n, not args.no_group)
+        bare = bare_upsert_rate(srv.env, srv.data_dir, n)
     print(
         f"\n== {db} ({args.workers} server process(es), {args.clients} client processes, "
         f"batches of {BATCH}) =="
@@ -430,7 +433,13 @@ def run(db: str, args: argparse.Namespace) -> None:
         f"-> {n / e_time:,.0f} events/s; batch latency p50 {pct(e_lat, 0.5):.1f} ms, "
         f"p99 {pct(e_lat, 0.99):.1f} ms"
     )
+    print(
+        f"bare executemany upsert of the same {n:,} contact rows, same database: "
+        f"{bare:,.0f} rows/s; contacts/s is {n / c_time / bare:.3f} of it"
+    )
     print(f"server peak RSS: {peak[0]:.0f} MB; verified: counts, links and 20 sampled contacts")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average after the run (1, 5, 15 min): {load}")
 
 
 def main() -> None:
