@@ -70,6 +70,26 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children so far: a
+    server's cost per item, which the machine's other load disturbs far
+    less than the wall-clock rate."""
+    pids = [pid]
+    try:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+        pids += [int(p) for p in out.stdout.split()]
+    except OSError:
+        pass
+    ticks = 0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 # ---------------------------------------------------------------- payloads
 
 
@@ -409,8 +429,11 @@ def run(db: str, args: argparse.Namespace) -> None:
             time.sleep(1)
         n = args.contacts
         contacts = partial(contact_batches, group=not args.no_group)
+        cpu0 = cpu_seconds(srv.proc.pid)
         c_time, c_items, c_lat = run_phase(srv.port, srv.key, n, args.clients, contacts)
+        cpu1 = cpu_seconds(srv.proc.pid)
         e_time, e_items, e_lat = run_phase(srv.port, srv.key, n, args.clients, event_batches)
+        cpu2 = cpu_seconds(srv.proc.pid)
         stop.set()
         sampler.join()
         if spy is not None:
@@ -432,6 +455,11 @@ def run(db: str, args: argparse.Namespace) -> None:
         f"events:   {n:,} (track, {e_items:,} items) in {e_time:.2f} s "
         f"-> {n / e_time:,.0f} events/s; batch latency p50 {pct(e_lat, 0.5):.1f} ms, "
         f"p99 {pct(e_lat, 0.99):.1f} ms"
+    )
+    print(
+        f"server CPU: {(cpu1 - cpu0) / n * 1e6:.0f} us per contact, "
+        f"{(cpu2 - cpu1) / n * 1e6:.0f} us per event "
+        f"(one core's worth: {n / max(cpu1 - cpu0, 1e-9):,.0f} contacts/s)"
     )
     print(
         f"bare executemany upsert of the same {n:,} contact rows, same database: "

@@ -76,3 +76,16 @@ class BulkWriter:
             if result.returns_rows:
                 returned += result.fetchall()
         return returned
+
+    def update_by_id(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """``UPDATE table SET columns… WHERE id = …`` for each of ``rows``
+        (converted values, the id last), as one executemany."""
+        sets = ", ".join(f"{c} = {self.mark}" for c in columns)
+        sql = f"UPDATE {table} SET {sets} WHERE id = {self.mark}"
+        self.connection.exec_driver_sql(sql, list(rows))
+
+    def execute(self, sql: str, params: Sequence[Any]) -> None:
+        """One statement with converted ``params`` (``mark`` placeholders)."""
+        self.connection.exec_driver_sql(sql, tuple(params))

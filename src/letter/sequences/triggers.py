@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections import abc
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -158,7 +159,32 @@ def _passes_filter(session: Session, flow: Flow, contact_id: uuid.UUID, now: dat
 
 
 class Triggers:
-    """The ingestion listener: enrols, resumes ``wait_event``s, applies ``exitOn``."""
+    """The ingestion listener: enrols, resumes ``wait_event``s, applies ``exitOn``.
+
+    Ingestion hands over a batch at a time; a batch that nothing listens for
+    (no ``contact_created`` flow, no event a trigger, ``wait_event`` or
+    ``exitOn`` names) costs one look at the index.
+    """
+
+    def contacts_created(self, session: Session, project: Project,
+                         contacts: abc.Sequence[hooks.IngestedContact],
+                         skip_triggers: bool) -> None:
+        if skip_triggers or not contacts or not index_for(session, project.id).on_created:
+            return
+        for contact in contacts:
+            self.contact_created(session, project, contact, skip_triggers)
+
+    def events_inserted(self, session: Session, project: Project,
+                        events: abc.Sequence[hooks.IngestedEvent], skip_triggers: bool) -> None:
+        if skip_triggers:
+            return
+        linked = [e for e in events if e.contact_id is not None]
+        if not linked:
+            return
+        index = index_for(session, project.id)
+        for event in linked:
+            if event.name in index.listened or event.name in index.by_event:
+                self.event_inserted(session, project, event, skip_triggers)
 
     def contact_created(self, session: Session, project: Project,
                         contact: hooks.IngestedContact, skip_triggers: bool) -> None:
