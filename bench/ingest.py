@@ -416,6 +416,7 @@ def run(db: str, args: argparse.Namespace) -> None:
                     "-p",
                     str(srv.proc.pid),
                     "--subprocesses",
+                    "--gil",
                     "-r",
                     "200",
                     "-f",

@@ -6,12 +6,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from letter.audience.models import Topic, TopicDefault, TopicSubscription
 
 __all__ = ["subscribe_new_contacts"]
+
+_topics = Topic.__table__
+_OPT_IN = select(_topics.c.id).where(
+    _topics.c.project_id == bindparam("project_id"), _topics.c.default == TopicDefault.OPT_IN
+)
 
 
 def subscribe_new_contacts(
@@ -26,10 +31,8 @@ def subscribe_new_contacts(
     """
     if not contact_ids:
         return
-    opt_in = select(Topic.id).where(
-        Topic.project_id == project_id, Topic.default == TopicDefault.OPT_IN
-    )
-    topic_ids = list(session.scalars(opt_in))
+    # A Core statement built once: ingestion runs this for every batch.
+    topic_ids = list(session.execute(_OPT_IN, {"project_id": project_id}).scalars())
     if not topic_ids:
         return
     session.execute(

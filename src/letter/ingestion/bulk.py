@@ -35,6 +35,7 @@ class BulkWriter:
         self.connection = session.connection()
         self.sqlite = self.connection.dialect.name == "sqlite"
         self.mark = "?" if self.sqlite else "%s"
+        self._instants: dict[datetime, str] = {}
         if not self.sqlite:
             from psycopg.types.json import Jsonb
 
@@ -48,7 +49,11 @@ class BulkWriter:
     def instant(self, value: datetime) -> Any:
         if not self.sqlite:
             return value
-        return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"
+        # A batch stamps most rows with the same instant: format it once.
+        text = self._instants.get(value)
+        if text is None:
+            text = self._instants[value] = f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"
+        return text
 
     def json(self, value: Any) -> Any:
         if self.sqlite:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -103,14 +103,20 @@ def _build(session: Session, project_id: uuid.UUID, version: int) -> ProjectInde
     return index
 
 
+# Read on every ingestion transaction: a Core statement on the table, built
+# once, skips the ORM's per-call work (and hits the compiled cache).
+_versions = SequenceIndexVersion.__table__
+_VERSION = select(_versions.c.version).where(
+    _versions.c.project_id == bindparam("project_id"))
+
+
 def index_for(session: Session, project_id: uuid.UUID) -> ProjectIndex:
     """The project's index, checked against the counter once per transaction."""
     key = (_SESSION_KEY, project_id)
     found: ProjectIndex | None = session.info.get(key)
     if found is not None:
         return found
-    version = session.scalar(select(SequenceIndexVersion.version).where(
-        SequenceIndexVersion.project_id == project_id)) or 0
+    version = session.execute(_VERSION, {"project_id": project_id}).scalar() or 0
     with _lock:
         index = _indexes.get(project_id)
     if index is None or index.version != version:
