@@ -20,6 +20,7 @@ import http.client
 import multiprocessing as mp
 import os
 import random
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from baseline import bare_upsert_rate
 from machine import describe
 
 BATCH = 100
@@ -66,6 +68,26 @@ def rss_mb(pid: int) -> float:
         except OSError:
             continue
     return total / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children so far: a
+    server's cost per item, which the machine's other load disturbs far
+    less than the wall-clock rate."""
+    pids = [pid]
+    try:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+        pids += [int(p) for p in out.stdout.split()]
+    except OSError:
+        pass
+    ticks = 0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------- payloads
@@ -389,11 +411,12 @@ def run(db: str, args: argparse.Namespace) -> None:
             # Collapsed stacks of the server for the whole run (py-spy, optional).
             spy = subprocess.Popen(
                 [
-                    "py-spy",
+                    shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"),
                     "record",
                     "-p",
                     str(srv.proc.pid),
                     "--subprocesses",
+                    "--gil",
                     "-r",
                     "200",
                     "-f",
@@ -407,14 +430,18 @@ def run(db: str, args: argparse.Namespace) -> None:
             time.sleep(1)
         n = args.contacts
         contacts = partial(contact_batches, group=not args.no_group)
+        cpu0 = cpu_seconds(srv.proc.pid)
         c_time, c_items, c_lat = run_phase(srv.port, srv.key, n, args.clients, contacts)
+        cpu1 = cpu_seconds(srv.proc.pid)
         e_time, e_items, e_lat = run_phase(srv.port, srv.key, n, args.clients, event_batches)
+        cpu2 = cpu_seconds(srv.proc.pid)
         stop.set()
         sampler.join()
         if spy is not None:
             spy.send_signal(2)
             spy.wait(timeout=60)
         verify(srv.port, srv.token, srv.slug, srv.env, srv.data_dir, n, not args.no_group)
+        bare = bare_upsert_rate(srv.env, srv.data_dir, n)
     print(
         f"\n== {db} ({args.workers} server process(es), {args.clients} client processes, "
         f"batches of {BATCH}) =="
@@ -430,7 +457,18 @@ def run(db: str, args: argparse.Namespace) -> None:
         f"-> {n / e_time:,.0f} events/s; batch latency p50 {pct(e_lat, 0.5):.1f} ms, "
         f"p99 {pct(e_lat, 0.99):.1f} ms"
     )
+    print(
+        f"server CPU: {(cpu1 - cpu0) / n * 1e6:.0f} us per contact, "
+        f"{(cpu2 - cpu1) / n * 1e6:.0f} us per event "
+        f"(one core's worth: {n / max(cpu1 - cpu0, 1e-9):,.0f} contacts/s)"
+    )
+    print(
+        f"bare executemany upsert of the same {n:,} contact rows, same database: "
+        f"{bare:,.0f} rows/s; contacts/s is {n / c_time / bare:.3f} of it"
+    )
     print(f"server peak RSS: {peak[0]:.0f} MB; verified: counts, links and 20 sampled contacts")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average after the run (1, 5, 15 min): {load}")
 
 
 def main() -> None:

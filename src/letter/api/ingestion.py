@@ -11,12 +11,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from letter.api.deps import count_request
 from letter.api.errors import MALFORMED_JSON, JSONBytes
-from letter.errors import Invalid
+from letter.errors import Conflict, Invalid
 from letter.ingestion import service
 from letter.ingestion.parse import decode_body
 from letter.ingestion.schemas import (
@@ -26,17 +27,23 @@ from letter.ingestion.schemas import (
     IdentifyCall,
     TrackCall,
 )
-from letter.projects.models import Project
+from letter.projects.keys import ActiveKey
 from letter.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["ingestion"])
 
+IDEMPOTENCY_HEADER = "idempotency-key"
 
-def _authenticated(request: Request, session: Session, runtime: Runtime) -> Project:
+
+def _authenticated(request: Request, session: Session, runtime: Runtime) -> ActiveKey:
     raw = service.credential_from_header(request.headers.get("authorization"))
-    key, project = service.authenticate(session, raw)
-    count_request(request, runtime.limiter, "ingest", str(key.id))
-    return project
+    key = service.authenticate(session, raw)
+    if session.in_transaction():
+        # The key was looked up, not remembered: end that read at once, so on
+        # SQLite the write lock is not held while the body is parsed.
+        session.rollback()
+    count_request(request, runtime.limiter, "ingest", str(key.key_id))
+    return key
 
 
 def _documented(model: type[BaseModel]) -> dict[str, Any]:
@@ -53,15 +60,32 @@ def _decode(body: bytes) -> Any:
 
 def _handle(request: Request, session: Session, runtime: Runtime, kind: str, body: bytes
             ) -> JSONBytes:
-    """Authenticate, then apply: one worker-thread hop for the whole call."""
-    project = _authenticated(request, session, runtime)
+    """Authenticate, validate, apply and commit: one worker-thread hop for the
+    whole call, and the database (on SQLite, its write lock) is held only
+    while the validated items are applied and committed."""
+    key = _authenticated(request, session, runtime)
     params = request.query_params
     skip = params.get("skip_triggers") or params.get("skipTriggers")
     if kind == "batch":
-        result = service.ingest_batch(session, project, _decode(body), skip)
+        result = service.ingest_batch(session, key.project, _decode(body), skip)
     else:
-        result = service.ingest_one(session, project, kind, _decode(body), skip)
+        result = service.ingest_one(session, key.project, kind, _decode(body), skip)
+    service.record_use(session, key)
+    if IDEMPOTENCY_HEADER not in request.headers:
+        # Committed here rather than by the middleware, which would take
+        # another thread hop with the write lock held. With an
+        # Idempotency-Key the middleware stores the answer in the same
+        # transaction, so it commits.
+        _commit(session)
     return JSONBytes(result.as_json())
+
+
+def _commit(session: Session) -> None:
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict("The request conflicts with current data.") from exc
 
 
 async def _serve(request: Request, kind: str) -> JSONBytes:

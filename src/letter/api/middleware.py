@@ -135,7 +135,10 @@ class UnitOfWorkMiddleware:
             else:
                 await self.app(scope, receive, _CommittingSend(scope, send, session))
         finally:
-            await anyio.to_thread.run_sync(session.close)
+            if session.in_transaction():
+                await anyio.to_thread.run_sync(session.close)
+            else:
+                session.close()  # nothing to release: no I/O, no thread hop
 
     async def _idempotent(
         self, scope: Scope, receive: Receive, send: Send, session: Session, key: str
@@ -219,6 +222,10 @@ class _CommittingSend:
     async def _settle(self) -> None:
         start = self.start
         assert start is not None
+        if self.remember is None and not self.session.in_transaction():
+            # The handler settled its own transaction (the ingestion hot path).
+            await self.send(start)
+            return
         if start["status"] >= 400:
             await anyio.to_thread.run_sync(self.session.rollback)
             await self.send(start)

@@ -5,8 +5,8 @@ applying them one by one, but the database sees a handful of statements per
 batch whatever its size: one upsert of message receipts, one select of the
 accounts and one of the contacts involved (row-locked on PostgreSQL so deep
 merges are atomic), bulk inserts of what is new, bulk updates of what changed,
-one update linking earlier events to contacts created now, one insert of the
-events.
+one update linking earlier events to contacts created now (and their opt-in
+topic subscriptions), one insert of the events.
 
 A new contact or account raced in by a concurrent request surfaces as an
 insert that did not happen (``ON CONFLICT DO NOTHING``); ``Race`` is raised
@@ -20,15 +20,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from letter.audience.service import subscribe_new_contacts
-from letter.contacts.models import Account, Contact, Event, MessageReceipt
+from letter.contacts.models import Event, MessageReceipt
 from letter.emails import email_key
 from letter.ids import uuid7
 from letter.ingestion import hooks
-from letter.ingestion.bulk import BulkWriter
+from letter.ingestion.bulk import CHUNK, BulkWriter
 from letter.ingestion.lookup import (
     Row,
     accounts_t,
@@ -172,7 +172,6 @@ def _key(email: str | None) -> str | None:
 
 
 def _write_rows(
-    session: Session,
     writer: BulkWriter,
     table: Table,
     project_id: uuid.UUID,
@@ -202,17 +201,22 @@ def _write_rows(
         if len(inserted) != len(new):
             raise Race(table.name)
     if changed:
-        model: Any = Contact if is_contact else Account
-        updates = []
-        for r in changed:
-            row: dict[str, Any] = {"id": r.id, "traits": r.traits, "updated_at": now}
-            if is_contact:
-                row.update(external_id=r.external_id, email=r.email, email_key=_key(r.email),
-                           timezone=r.timezone, account_id=r.account_id)
-            else:
-                row["name"] = r.name
-            updates.append(row)
-        session.execute(update(model), updates)
+        w, at = writer, writer.instant(now)
+        sets: tuple[str, ...]
+        updates: list[tuple[Any, ...]]
+        if is_contact:
+            # external_id changes when an identify claims an email-only contact.
+            sets = ("traits", "updated_at", "external_id", "email", "email_key", "timezone",
+                    "account_id")
+            updates = [
+                (w.json(r.traits), at, r.external_id, r.email, _key(r.email), r.timezone,
+                 w.uuid(r.account_id), w.uuid(r.id))
+                for r in changed
+            ]
+        else:
+            sets = ("traits", "updated_at", "name")
+            updates = [(w.json(r.traits), at, r.name, w.uuid(r.id)) for r in changed]
+        writer.update_by_id(table.name, sets, updates)
     return new
 
 
@@ -233,26 +237,22 @@ def _insert_events(writer: BulkWriter, events: list[dict[str, Any]]) -> None:
     writer.insert("events", EVENT_COLUMNS, values)
 
 
-def _link_earlier_events(session: Session, project_id: uuid.UUID, created: list[Row]) -> None:
+def _link_earlier_events(writer: BulkWriter, project_id: uuid.UUID, created: list[Row]) -> None:
+    """Events stored before their user was identified get the new contact."""
     if not created:
         return
-    by_user = (
-        select(contacts_t.c.id)
-        .where(
-            contacts_t.c.project_id == events_t.c.project_id,
-            contacts_t.c.external_id == events_t.c.external_user_id,
+    m = writer.mark
+    users = [c.external_id for c in created]
+    for start in range(0, len(users), CHUNK):
+        chunk = users[start:start + CHUNK]
+        writer.execute(
+            "UPDATE events SET contact_id = (SELECT contacts.id FROM contacts"
+            " WHERE contacts.project_id = events.project_id"
+            " AND contacts.external_id = events.external_user_id)"
+            f" WHERE events.project_id = {m} AND events.contact_id IS NULL"
+            f" AND events.external_user_id IN ({', '.join([m] * len(chunk))})",
+            (writer.uuid(project_id), *chunk),
         )
-        .scalar_subquery()
-    )
-    session.execute(
-        update(events_t)
-        .where(
-            events_t.c.project_id == project_id,
-            events_t.c.contact_id.is_(None),
-            events_t.c.external_user_id.in_([c.external_id for c in created]),
-        )
-        .values(contact_id=by_user)
-    )
 
 
 def _claims(items: list[Item], contacts: dict[str, Row]) -> dict[str, str]:
@@ -302,10 +302,13 @@ def apply_items(
         contacts = load(session, contacts_t, project.id, user_ids, lock=lock, full=full)
         claimed = _claim(session, project.id, fresh, contacts, lock) if full else []
     events = _walk(fresh, contacts, accounts, project.id, now, skip_triggers)
-    _write_rows(session, writer, accounts_t, project.id, accounts, now)
-    created = _write_rows(session, writer, contacts_t, project.id, contacts, now)
-    subscribe_new_contacts(session, project.id, [c.id for c in created])
-    _link_earlier_events(session, project.id, created + claimed)
+    _write_rows(writer, accounts_t, project.id, accounts, now)
+    created = _write_rows(writer, contacts_t, project.id, contacts, now)
+    if created or claimed:
+        # The one place the contacts this batch created (or claimed) are known.
+        _link_earlier_events(writer, project.id, created + claimed)
+    if created:
+        subscribe_new_contacts(session, project.id, [c.id for c in created])
     if events:
         _insert_events(writer, events)
     if hooks.active():
@@ -320,14 +323,20 @@ def _notify(
     events: list[dict[str, Any]],
     skip_triggers: bool,
 ) -> None:
-    for c in created:
-        contact = hooks.IngestedContact(
-            c.id, c.external_id, c.email, c.traits, c.timezone, c.account_id, c.created_at
-        )
-        hooks.contact_created(session, project, contact, skip_triggers)
-    for e in events:
-        event = hooks.IngestedEvent(
-            e["id"], e["name"], e["properties"], e["contact_id"], e["account_id"],
-            e["external_user_id"], e["occurred_at"], e["created_at"],
-        )
-        hooks.event_inserted(session, project, event, skip_triggers)
+    if created:
+        contacts = [
+            hooks.IngestedContact(
+                c.id, c.external_id, c.email, c.traits, c.timezone, c.account_id, c.created_at
+            )
+            for c in created
+        ]
+        hooks.contacts_created(session, project, contacts, skip_triggers)
+    if events:
+        inserted = [
+            hooks.IngestedEvent(
+                e["id"], e["name"], e["properties"], e["contact_id"], e["account_id"],
+                e["external_user_id"], e["occurred_at"], e["created_at"],
+            )
+            for e in events
+        ]
+        hooks.events_inserted(session, project, inserted, skip_triggers)

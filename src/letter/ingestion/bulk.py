@@ -35,6 +35,7 @@ class BulkWriter:
         self.connection = session.connection()
         self.sqlite = self.connection.dialect.name == "sqlite"
         self.mark = "?" if self.sqlite else "%s"
+        self._instants: dict[datetime, str] = {}
         if not self.sqlite:
             from psycopg.types.json import Jsonb
 
@@ -48,7 +49,11 @@ class BulkWriter:
     def instant(self, value: datetime) -> Any:
         if not self.sqlite:
             return value
-        return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"
+        # A batch stamps most rows with the same instant: format it once.
+        text = self._instants.get(value)
+        if text is None:
+            text = self._instants[value] = f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"
+        return text
 
     def json(self, value: Any) -> Any:
         if self.sqlite:
@@ -76,3 +81,16 @@ class BulkWriter:
             if result.returns_rows:
                 returned += result.fetchall()
         return returned
+
+    def update_by_id(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """``UPDATE table SET columns… WHERE id = …`` for each of ``rows``
+        (converted values, the id last), as one executemany."""
+        sets = ", ".join(f"{c} = {self.mark}" for c in columns)
+        sql = f"UPDATE {table} SET {sets} WHERE id = {self.mark}"
+        self.connection.exec_driver_sql(sql, list(rows))
+
+    def execute(self, sql: str, params: Sequence[Any]) -> None:
+        """One statement with converted ``params`` (``mark`` placeholders)."""
+        self.connection.exec_driver_sql(sql, tuple(params))

@@ -6,6 +6,11 @@ and after the row is written, so trigger evaluation is synchronous (the
 sequence engine enrols in the same transaction, or not at all). A duplicate
 ``message_id`` stores nothing and calls nothing.
 
+Ingestion hands over each batch's contacts and events at once
+(``contacts_created``, ``events_inserted``): a listener that defines the
+plural methods gets the lists (in order), one that defines only the singular
+ones is called for each in turn.
+
 Until a listener subscribes these are no-ops. The sequence engine subscribes
 once at start-up:
 
@@ -19,7 +24,7 @@ once at start-up:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -34,7 +39,9 @@ __all__ = [
     "IngestionListener",
     "active",
     "contact_created",
+    "contacts_created",
     "event_inserted",
+    "events_inserted",
     "subscribe",
 ]
 
@@ -103,3 +110,31 @@ def event_inserted(
 ) -> None:
     for listener in _listeners:
         listener.event_inserted(session, project, event, skip_triggers)
+
+
+def contacts_created(
+    session: Session, project: Project, contacts: Sequence[IngestedContact], skip_triggers: bool
+) -> None:
+    """``contact_created`` for each of ``contacts``, in order, as one call to a
+    listener that takes them together."""
+    for listener in _listeners:
+        many = getattr(listener, "contacts_created", None)
+        if many is not None:
+            many(session, project, contacts, skip_triggers)
+            continue
+        for contact in contacts:
+            listener.contact_created(session, project, contact, skip_triggers)
+
+
+def events_inserted(
+    session: Session, project: Project, events: Sequence[IngestedEvent], skip_triggers: bool
+) -> None:
+    """``event_inserted`` for each of ``events``, in order, as one call to a
+    listener that takes them together."""
+    for listener in _listeners:
+        many = getattr(listener, "events_inserted", None)
+        if many is not None:
+            many(session, project, events, skip_triggers)
+            continue
+        for event in events:
+            listener.event_inserted(session, project, event, skip_triggers)

@@ -5,13 +5,17 @@
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
+import orjson
 from sqlalchemy import ARRAY, String, Table, bindparam, func, select, text, true
 from sqlalchemy.orm import Session
 
@@ -24,6 +28,9 @@ accounts_t: Table = Account.__table__  # type: ignore[assignment]
 
 # Stands in for the created_at of a row loaded without it (never written back).
 NEVER = datetime.min
+# Ids per SQLite statement: under its cap on parameters.
+CHUNK = 500
+_LONG_INTEGER = re.compile(r"\d{19}")
 
 
 @dataclass(slots=True)
@@ -92,6 +99,51 @@ def _lookup_each(
     return select(*found.c).select_from(wanted).join(found, true()).order_by(wanted.c.n)
 
 
+def _stored_json(text: str | None) -> dict[str, Any]:
+    """Stored traits as SQLAlchemy would read them: orjson unless a long run of
+    digits may be an integer beyond 64 bits, which it would turn into a float."""
+    if text is None:
+        return {}
+    if _LONG_INTEGER.search(text) is None:
+        try:
+            return orjson.loads(text) or {}
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text) or {}
+
+
+def _load_sqlite(
+    session: Session, table: Table, project_id: uuid.UUID, external_ids: set[str], full: bool
+) -> dict[str, Row]:
+    """The SQLite lookup at the driver level: SQLAlchemy's per-row result
+    processing costs more than the query. Values are converted as the column
+    types would (UUIDs from hex, traits with ``_stored_json``)."""
+    is_contact = table is contacts_t
+    if is_contact:
+        columns = "id, external_id, account_id" + (", traits, email, timezone" if full else "")
+    else:
+        columns = "id, external_id, name, traits"
+    found: dict[str, Row] = {}
+    connection = session.connection()
+    ids = sorted(external_ids)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        sql = (
+            f"SELECT {columns} FROM {table.name} WHERE project_id = ? AND external_id IN "
+            f"({', '.join('?' * len(chunk))})"
+        )
+        for row in connection.exec_driver_sql(sql, (project_id.hex, *chunk)):
+            state = Row(UUID(row[0]), row[1], {}, False, NEVER)
+            if is_contact:
+                state.account_id = None if row[2] is None else UUID(row[2])
+                if full:
+                    state.traits, state.email, state.timezone = _stored_json(row[3]), row[4], row[5]
+            else:
+                state.name, state.traits = row[2], _stored_json(row[3])
+            found[row[1]] = state
+    return found
+
+
 def load(
     session: Session,
     table: Table,
@@ -102,25 +154,22 @@ def load(
     full: bool,
 ) -> dict[str, Row]:
     """The stored rows for ``external_ids``; without ``full`` only what a
-    track needs (ids and the account), which skips decoding the traits."""
+    track needs (ids and the account), which skips decoding the traits.
+    A loaded row's ``created_at`` is ``NEVER``: only new rows are inserted."""
     if not external_ids:
         return {}
+    if session.get_bind().dialect.name != "postgresql":
+        return _load_sqlite(session, table, project_id, external_ids, full)
     c = table.c
     if table is contacts_t:
         extra = (c.account_id, c.email, c.timezone) if full else (c.account_id,)
     else:
         extra = (c.name,)
-    columns = (c.id, c.external_id, *((c.traits, c.created_at) if full else ()), *extra)
-    stmt: Any
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = _lookup_each(table, columns, project_id, external_ids, lock)
-    else:
-        # SQLite picks the (project_id, external_id) index for IN on its own.
-        stmt = select(*columns).where(c.project_id == project_id, c.external_id.in_(external_ids))
+    columns = (c.id, c.external_id, *((c.traits,) if full else ()), *extra)
+    stmt = _lookup_each(table, columns, project_id, external_ids, lock)
     found: dict[str, Row] = {}
     for row in session.execute(stmt):
-        state = Row(row.id, row.external_id, (row.traits or {}) if full else {}, False,
-                     row.created_at if full else NEVER)
+        state = Row(row.id, row.external_id, (row.traits or {}) if full else {}, False, NEVER)
         if table is contacts_t:
             state.account_id = row.account_id
             if full:

@@ -1,8 +1,9 @@
 """The Ingestion API's rules: who is calling, what a call or batch applies,
 and pruning of the message receipts that make calls idempotent.
 
->>> key, project = authenticate(session, "lt_live_…")              # doctest: +SKIP
->>> result = ingest_batch(session, project, orjson.loads(body))     # doctest: +SKIP
+>>> key = authenticate(session, "lt_live_…")                         # doctest: +SKIP
+>>> result = ingest_batch(session, key.project, orjson.loads(body)) # doctest: +SKIP
+>>> record_use(session, key)                                        # doctest: +SKIP
 >>> result.as_json()                                                # doctest: +SKIP
 {'accepted': 99, 'duplicates': 0, 'rejected': [{'index': 3, 'code': 'bad_request', ...}]}
 """
@@ -19,13 +20,12 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from letter.auth.service import LAST_USED_RESOLUTION
 from letter.clock import utcnow
 from letter.errors import Invalid, PayloadTooLarge, Unauthorized
 from letter.ingestion.apply import RECEIPT_RETENTION, Outcome, Race, apply_items, receipts_t
 from letter.ingestion.parse import MAX_BATCH_ITEMS, Item, ItemRejected, parse_item
-from letter.projects import service as project_service
-from letter.projects.models import Project, ProjectKey
+from letter.projects.keys import ActiveKey, resolve_key, touch
+from letter.projects.models import Project
 
 __all__ = [
     "BatchResult",
@@ -34,6 +34,7 @@ __all__ = [
     "ingest_batch",
     "ingest_one",
     "prune_receipts",
+    "record_use",
 ]
 
 # A batch that loses a race for a new contact re-runs; more than this means trouble.
@@ -74,14 +75,16 @@ def credential_from_header(authorization: str | None) -> str:
     )
 
 
-def authenticate(session: Session, raw: str) -> tuple[ProjectKey, Project]:
-    key, project = project_service.authenticate_key(session, raw)
-    now = utcnow()
-    # Writing on every call would turn the hot path into contention on one row.
-    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
-        key.last_used_at = now
-        session.flush()
-    return key, project
+def authenticate(session: Session, raw: str) -> ActiveKey:
+    """The key and its project; from memory for a key used within a second,
+    so most calls reach the database only to apply their items."""
+    return resolve_key(session, raw)
+
+
+def record_use(session: Session, key: ActiveKey) -> None:
+    """The key's ``last_used_at``, written at most once a minute: writing on
+    every call would turn the hot path into contention on one row."""
+    touch(session, key, utcnow())
 
 
 def wants_skip_triggers(body: dict[str, Any], query_value: str | None) -> bool:

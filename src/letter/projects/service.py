@@ -12,16 +12,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from letter.auth.security import KEY_PREFIX, hash_secret, is_well_formed, mint_secret
+from letter.auth.security import KEY_PREFIX, mint_secret
 from letter.clock import utcnow
 from letter.db.pagination import PageParams, PageResult, paginate
-from letter.errors import Invalid, NotFound, Unauthorized
+from letter.errors import Invalid, NotFound
+from letter.projects.keys import forget_keys_on_commit
 from letter.projects.models import Project, ProjectKey
 from letter.templates.service import create_default_template
 
 __all__ = [
     "MintedKey",
-    "authenticate_key",
     "create_key",
     "create_project",
     "delete_project",
@@ -139,6 +139,7 @@ def delete_project(session: Session, project: Project) -> None:
     # Every project-scoped table cascades on project_id in the database itself.
     session.execute(delete(Project).where(Project.id == project.id))
     session.expunge(project)
+    forget_keys_on_commit(session)
 
 
 def list_keys(session: Session, project_id: uuid.UUID, page: PageParams) -> PageResult[ProjectKey]:
@@ -173,17 +174,4 @@ def revoke_key(session: Session, project_id: uuid.UUID, key_id: uuid.UUID) -> No
     if key is None:
         raise NotFound(f"No key {key_id} in this project.")
     key.revoked_at = utcnow()
-
-
-def authenticate_key(session: Session, raw: str) -> tuple[ProjectKey, Project]:
-    """Resolve a raw ``lt_live_…`` ingestion key, or raise Unauthorized."""
-    if not is_well_formed(raw, KEY_PREFIX):
-        raise Unauthorized("Missing or malformed project key.")
-    row = session.execute(
-        select(ProjectKey, Project)
-        .join(Project, Project.id == ProjectKey.project_id)
-        .where(ProjectKey.key_hash == hash_secret(raw), ProjectKey.revoked_at.is_(None))
-    ).one_or_none()
-    if row is None:
-        raise Unauthorized("Invalid or revoked project key.")
-    return row[0], row[1]
+    forget_keys_on_commit(session)

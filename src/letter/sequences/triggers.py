@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections import abc
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -102,14 +103,20 @@ def _build(session: Session, project_id: uuid.UUID, version: int) -> ProjectInde
     return index
 
 
+# Read on every ingestion transaction: a Core statement on the table, built
+# once, skips the ORM's per-call work (and hits the compiled cache).
+_versions = SequenceIndexVersion.__table__
+_VERSION = select(_versions.c.version).where(
+    _versions.c.project_id == bindparam("project_id"))
+
+
 def index_for(session: Session, project_id: uuid.UUID) -> ProjectIndex:
     """The project's index, checked against the counter once per transaction."""
     key = (_SESSION_KEY, project_id)
     found: ProjectIndex | None = session.info.get(key)
     if found is not None:
         return found
-    version = session.scalar(select(SequenceIndexVersion.version).where(
-        SequenceIndexVersion.project_id == project_id)) or 0
+    version = session.execute(_VERSION, {"project_id": project_id}).scalar() or 0
     with _lock:
         index = _indexes.get(project_id)
     if index is None or index.version != version:
@@ -158,7 +165,32 @@ def _passes_filter(session: Session, flow: Flow, contact_id: uuid.UUID, now: dat
 
 
 class Triggers:
-    """The ingestion listener: enrols, resumes ``wait_event``s, applies ``exitOn``."""
+    """The ingestion listener: enrols, resumes ``wait_event``s, applies ``exitOn``.
+
+    Ingestion hands over a batch at a time; a batch that nothing listens for
+    (no ``contact_created`` flow, no event a trigger, ``wait_event`` or
+    ``exitOn`` names) costs one look at the index.
+    """
+
+    def contacts_created(self, session: Session, project: Project,
+                         contacts: abc.Sequence[hooks.IngestedContact],
+                         skip_triggers: bool) -> None:
+        if skip_triggers or not contacts or not index_for(session, project.id).on_created:
+            return
+        for contact in contacts:
+            self.contact_created(session, project, contact, skip_triggers)
+
+    def events_inserted(self, session: Session, project: Project,
+                        events: abc.Sequence[hooks.IngestedEvent], skip_triggers: bool) -> None:
+        if skip_triggers:
+            return
+        linked = [e for e in events if e.contact_id is not None]
+        if not linked:
+            return
+        index = index_for(session, project.id)
+        for event in linked:
+            if event.name in index.listened or event.name in index.by_event:
+                self.event_inserted(session, project, event, skip_triggers)
 
     def contact_created(self, session: Session, project: Project,
                         contact: hooks.IngestedContact, skip_triggers: bool) -> None:
