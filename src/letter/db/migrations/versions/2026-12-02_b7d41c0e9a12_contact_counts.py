@@ -1,7 +1,7 @@
 """contact_counts: cached contact totals of each project
 
 Revision ID: b7d41c0e9a12
-Revises: 8395e999b75d
+Revises: 4bf2f1c3f844
 Create Date: 2026-12-02 09:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import letter.db.base
 
 revision: str = "b7d41c0e9a12"
-down_revision: str | None = "8395e999b75d"
+down_revision: str | None = "4bf2f1c3f844"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
