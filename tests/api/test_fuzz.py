@@ -41,3 +41,18 @@ def test_no_server_errors_and_one_error_shape(client, owner, project):
         fuzz()
         checked += 1
     assert checked >= 15
+
+
+def test_public_links_document_what_a_bad_link_gets(client):
+    paths = client.get("/v1/openapi.json").json()["paths"]
+    for method, path, status in (("get", "/unsubscribe/x", 404), ("post", "/unsubscribe/x", 404),
+                                 ("get", "/t/o/x", 404), ("get", "/t/c/x", 404),
+                                 ("get", "/assets/logos/x.png", 404),
+                                 ("post", "/v1/webhooks/nope", 404)):
+        answer = client.request(method, path)
+        assert answer.status_code == status and answer.json()["error"]["code"] == "not_found"
+        template = {"/unsubscribe/x": "/unsubscribe/{token}", "/t/o/x": "/t/o/{token}",
+                    "/t/c/x": "/t/c/{token}", "/assets/logos/x.png": "/assets/logos/{name}",
+                    "/v1/webhooks/nope": "/v1/webhooks/{provider}"}[path]
+        documented = paths[template][method]["responses"][str(status)]
+        assert list(documented["content"]) == ["application/json"]
