@@ -29,6 +29,7 @@ from letter.api import (
 )
 from letter.api.docs import install_docs
 from letter.api.errors import document_errors, install_error_handlers
+from letter.api.links import document_links
 from letter.api.metrics import Metrics, MetricsMiddleware, metrics_router
 from letter.api.middleware import BodyLimitMiddleware, UnitOfWorkMiddleware
 from letter.runtime import Runtime
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     sequence_triggers.install()  # once per process: ingestion enrols through it
     install_error_handlers(app)
     document_errors(app)
+    document_links(app)
     install_docs(app, "/v1/openapi.json")
     resources = (
         identity,
