@@ -34,6 +34,7 @@ from letter.api import (
 )
 from letter.api.docs import install_docs
 from letter.api.errors import document_errors, install_error_handlers
+from letter.api.links import document_links
 from letter.api.metrics import Metrics, MetricsMiddleware, metrics_router
 from letter.api.middleware import BodyLimitMiddleware, UnitOfWorkMiddleware
 from letter.runtime import Runtime
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     sequence_triggers.install()  # once per process: ingestion enrols through it
     install_error_handlers(app)
     document_errors(app)
+    document_links(app)
     install_docs(app, "/v1/openapi.json")
     resources = (
         identity,
@@ -101,7 +103,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     metrics = Metrics()
     app.include_router(metrics_router(metrics, runtime.settings.metrics_token))
     install_dashboard(app)
-    app.add_middleware(UnitOfWorkMiddleware, new_session=runtime.db.new_session)
+    app.add_middleware(UnitOfWorkMiddleware, new_session=runtime.db.new_session,
+                       max_sessions=runtime.db.max_connections())
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for(runtime.settings))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -68,6 +68,13 @@ def test_text_is_escaped_but_liquid_is_kept():
     ("text", "TipTap document"),
     ({"type": "doc", "content": [{"type": "paragraph", "content": [{"type": "text"}]}]},
      "text"),
+    # Found by fuzzing: a TypeError, an AttributeError, then <hTrue> and <h2.0>.
+    ({"type": "doc", "content": [{"type": "paragraph", "content": [
+        text("x", {"type": ["bold"]})]}]}, "marks[0].type"),
+    ({"type": "doc", "content": [{"type": "paragraph", "content": [
+        text("x", {"type": "link", "attrs": ["https://x.test"]})]}]}, "marks[0].attrs.href"),
+    ({"type": "doc", "content": [{"type": "heading", "attrs": {"level": True}}]}, "level"),
+    ({"type": "doc", "content": [{"type": "heading", "attrs": {"level": 2.0}}]}, "level"),
 ])
 def test_bad_documents_are_clear_validation_errors(doc, where):
     with pytest.raises(Invalid) as info:

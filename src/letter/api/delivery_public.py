@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
@@ -19,8 +20,17 @@ from letter.delivery.models import Message
 from letter.delivery.outcomes import record_outcome, unsubscribe_message
 from letter.errors import NotFound
 from letter.runtime import Runtime
+from letter.schemas import ERROR_RESPONSES
 
-router = APIRouter(tags=["delivery"], include_in_schema=True)
+# What these routes can answer besides success: a bad body, a webhook's bad
+# credentials, an invalid link or unknown provider, an oversized body.
+# Spelled out as JSON: FastAPI would give them the HTML pages' media type.
+PUBLIC_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"description": ERROR_RESPONSES[status]["description"], "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+    for status in (400, 401, 404, 413)
+}
+router = APIRouter(tags=["delivery"], include_in_schema=True, responses=PUBLIC_ERRORS)
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 LOGO_NAME = re.compile(r"^[0-9a-f]{32}\.(png|jpg|gif)$")
@@ -45,8 +55,8 @@ def unsubscribe_page(token: str, runtime: RuntimeDep) -> HTMLResponse:
     return HTMLResponse(PAGE.format(title="Unsubscribe", body=body))
 
 
-@router.post("/unsubscribe/{token}")
-def unsubscribe(token: str, session: SessionDep, runtime: RuntimeDep) -> Response:
+@router.post("/unsubscribe/{token}", response_class=HTMLResponse)
+def unsubscribe(token: str, session: SessionDep, runtime: RuntimeDep) -> HTMLResponse:
     """Both the RFC 8058 one-click POST (``List-Unsubscribe=One-Click``) and the
     page's button land here; either unsubscribes at once."""
     message_id, contact_id = _links(runtime).read_unsubscribe(token)
@@ -63,7 +73,8 @@ def _message(session: SessionDep, message_id: object) -> Message:
     return message
 
 
-@router.get("/t/o/{token}")
+@router.get("/t/o/{token}", response_class=Response,
+            responses={200: {"content": {"image/gif": {}}, "description": "A 1x1 GIF."}})
 def open_pixel(token: str, session: SessionDep, runtime: RuntimeDep) -> Response:
     message = _message(session, _links(runtime).read_open(token))
     record_outcome(session, message, "opened", now=utcnow())
@@ -71,7 +82,8 @@ def open_pixel(token: str, session: SessionDep, runtime: RuntimeDep) -> Response
                     headers={"Cache-Control": "no-store, max-age=0"})
 
 
-@router.get("/t/c/{token}")
+@router.get("/t/c/{token}", response_class=RedirectResponse, status_code=302,
+            responses={302: {"description": "To the link's target."}})
 def click(token: str, session: SessionDep, runtime: RuntimeDep) -> Response:
     message_id, target = _links(runtime).read_click(token)
     record_outcome(session, _message(session, message_id), "clicked", now=utcnow(), url=target)
@@ -90,7 +102,8 @@ async def webhook(provider: str, request: Request, runtime: RuntimeDep) -> dict[
     return {"applied": applied, "ignored": ignored}
 
 
-@router.get("/assets/logos/{name}")
+@router.get("/assets/logos/{name}", response_class=FileResponse, responses={
+    200: {"content": {media: {} for media in MEDIA.values()}, "description": "The image."}})
 def logo(name: str, runtime: RuntimeDep) -> FileResponse:
     path = runtime.settings.uploads_dir / "logos" / name
     if not LOGO_NAME.match(name) or not path.is_file():

@@ -118,14 +118,35 @@ def _replay_receive(body: bytes) -> Receive:
 
 
 class UnitOfWorkMiddleware:
-    def __init__(self, app: ASGIApp, new_session: Callable[[], Session]) -> None:
+    """A session per request, settled before the response goes out.
+
+    At most ``max_sessions`` requests (the pool's size) hold a session at
+    once; the others wait here, holding nothing. A request takes its
+    connection on a worker thread and needs a thread again to commit and
+    close: were every thread waiting for a connection, no holder could
+    finish, and a burst larger than the pool would stall the process.
+    """
+
+    def __init__(self, app: ASGIApp, new_session: Callable[[], Session],
+                 max_sessions: int | None = None) -> None:
         self.app = app
         self.new_session = new_session
+        self.max_sessions = max_sessions
+        self._slots: anyio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if self.max_sessions is None:
+            await self._serve(scope, receive, send)
+            return
+        if self._slots is None:
+            self._slots = anyio.Semaphore(self.max_sessions)
+        async with self._slots:
+            await self._serve(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         session = self.new_session()
         scope.setdefault("state", {})["session"] = session
         try:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool, StaticPool
 
 from letter.db import sqlite_functions
 from letter.db.sqlite_gate import GatedConnection
@@ -105,6 +105,13 @@ class Database:
 
     def new_session(self) -> Session:
         return self._sessions()
+
+    def max_connections(self) -> int | None:
+        """How many connections the pool hands out at once (None: no bound)."""
+        pool = self.engine.pool
+        if not isinstance(pool, QueuePool) or pool._max_overflow < 0:
+            return None
+        return pool.size() + pool._max_overflow
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -93,7 +93,7 @@ class _Renderer:
 
     def n_heading(self, node: dict[str, Any], path: str, depth: int) -> tuple[str, str]:
         level = self.attrs(node).get("level", 1)
-        if level not in (1, 2, 3, 4, 5, 6):
+        if not isinstance(level, int) or isinstance(level, bool) or not 1 <= level <= 6:
             raise self.fail(f"{path}.attrs.level", "must be 1-6")
         h, t = self.inline(node, path, depth)
         return f"<h{level}>{h}</h{level}>", t
@@ -167,12 +167,13 @@ class _Renderer:
             raise self.fail(f"{path}.marks", "must be a list")
         for i, mark in enumerate(marks):
             kind = mark.get("type") if isinstance(mark, dict) else None
+            if not isinstance(kind, str):
+                raise self.fail(f"{path}.marks[{i}].type", "each mark must have a type")
             if kind in MARK_TAGS:
                 tag = MARK_TAGS[kind]
                 h = f"<{tag}>{h}</{tag}>"
             elif kind == "link":
-                href = self.url((mark.get("attrs") or {}).get("href"),
-                                f"{path}.marks[{i}].attrs.href")
+                href = self.url(self.attrs(mark).get("href"), f"{path}.marks[{i}].attrs.href")
                 h = f'<a href="{escape_keeping_liquid(href)}">{h}</a>'
                 if href != value:
                     t = f"{t} ({href})"
