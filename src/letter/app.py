@@ -39,6 +39,7 @@ from letter.sequences import triggers as sequence_triggers
 from letter.settings import Settings
 from letter.web import device as device_pages
 from letter.web import invitations as invitation_pages
+from letter.web import preferences as preference_pages
 from letter.web import signin as signin_pages
 
 __all__ = ["create_app"]
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(invitation_pages.router)
     app.include_router(signin_pages.router)
     app.include_router(device_pages.router)
+    app.include_router(preference_pages.router)
     app.add_middleware(UnitOfWorkMiddleware, new_session=runtime.db.new_session)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for(runtime.settings))
     app.add_middleware(MetricsMiddleware, metrics=metrics)

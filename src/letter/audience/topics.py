@@ -38,7 +38,9 @@ __all__ = [
     "get_topic",
     "is_subscribed",
     "list_topics",
+    "not_subscribed",
     "set_choice",
+    "set_public_choices",
     "update_topic",
 ]
 
@@ -152,6 +154,25 @@ def set_choice(session: Session, project_id: uuid.UUID, contact: Contact, topic_
     return _state(topic, subscribed)
 
 
+def set_public_choices(session: Session, project_id: uuid.UUID, contact: Contact,
+                       chosen: set[uuid.UUID]) -> int:
+    """The preference centre's form: subscribed to the public topics in
+    ``chosen``, to no other public topic. A choice is recorded only where the
+    state changes; returns how many changed. Another id in ``chosen`` is
+    ``Invalid`` (and nothing changes)."""
+    public = contact_topics(session, project_id, contact.id, public_only=True)
+    unknown = chosen - {t.id for t in public}
+    if unknown:
+        raise Invalid(f"topic: {sorted(unknown)[0]} is not a topic you can choose here")
+    changed = 0
+    for topic in public:
+        wanted = topic.id in chosen
+        if topic.subscribed != wanted:
+            set_choice(session, project_id, contact, topic.id, wanted)
+            changed += 1
+    return changed
+
+
 def _state(topic: Topic, choice: bool | None) -> ContactTopic:
     subscribed = topic.default == TopicDefault.OPT_IN if choice is None else choice
     return ContactTopic(topic.id, topic.name, topic.description, topic.default,
@@ -180,3 +201,27 @@ def is_subscribed(session: Session, project_id: uuid.UUID, topic_id: uuid.UUID,
         return False
     row = session.get(TopicSubscription, (project_id, topic_id, contact_id))
     return _state(topic, row.subscribed if row else None).subscribed
+
+
+Triple = tuple[uuid.UUID, uuid.UUID, uuid.UUID]
+
+
+def not_subscribed(session: Session, wanted: set[Triple]) -> set[Triple]:
+    """Which ``(project_id, topic_id, contact_id)`` of ``wanted`` are not
+    subscribed now (a deleted topic subscribes nobody)."""
+    topic_ids = {t for _, t, _ in wanted}
+    contact_ids = {c for _, _, c in wanted}
+    defaults = dict(session.execute(select(Topic.id, Topic.default).where(
+        Topic.id.in_(topic_ids))).all())
+    choices = {(p, t, c): s for p, t, c, s in session.execute(select(
+        TopicSubscription.project_id, TopicSubscription.topic_id, TopicSubscription.contact_id,
+        TopicSubscription.subscribed).where(TopicSubscription.topic_id.in_(topic_ids),
+                                            TopicSubscription.contact_id.in_(contact_ids)))}
+    out = set()
+    for key in wanted:
+        choice = choices.get(key)
+        default = defaults.get(key[1])
+        subscribed = default == TopicDefault.OPT_IN if choice is None else choice
+        if default is None or not subscribed:
+            out.add(key)
+    return out
