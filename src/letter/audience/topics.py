@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from letter.audience.models import Topic, TopicDefault, TopicSubscription, TopicVisibility
@@ -143,14 +145,16 @@ def set_choice(session: Session, project_id: uuid.UUID, contact: Contact, topic_
                subscribed: bool) -> ContactTopic:
     """Record the contact's choice for a topic (replacing an earlier one)."""
     topic = get_topic(session, project_id, topic_id)
-    row = session.get(TopicSubscription, (project_id, topic.id, contact.id))
-    if row is None:
-        session.add(TopicSubscription(project_id=project_id, topic_id=topic.id,
-                                      contact_id=contact.id, subscribed=subscribed))
-    elif row.subscribed != subscribed:
-        row.subscribed = subscribed
-        row.updated_at = utcnow()
-    session.flush()
+    now = utcnow()
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" \
+        else sqlite_insert
+    # An upsert: two requests recording a first choice at once both succeed.
+    stmt = dialect_insert(TopicSubscription).values(
+        project_id=project_id, topic_id=topic.id, contact_id=contact.id,
+        subscribed=subscribed, updated_at=now)
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=["project_id", "topic_id", "contact_id"],
+        set_={"subscribed": subscribed, "updated_at": now}))
     return _state(topic, subscribed)
 
 
