@@ -32,7 +32,7 @@ def world(db: Database) -> Any:
     with db.session() as session:
         project_id = make_project(session)
         audience = make_audience(session, project_id, 2, ["opt_in", "opt_out"])
-        people = {name: Person(lists=lists, topics=topics)
+        people = {name: Person(lists=set(lists), topics=dict(topics))
                   for name, (lists, topics) in PEOPLE.items()}
         insert(session, project_id, list(people.values()), audience)
 

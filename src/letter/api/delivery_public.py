@@ -1,11 +1,10 @@
 """Public delivery endpoints (no token, no per-token rate limit): the
-unsubscribe page and one-click POST, open pixel, click redirect, provider
+unsubscribe one-click POST, open pixel, click redirect, provider
 webhooks, and template logos. Garbage in gives an error in the usual shape."""
 
 from __future__ import annotations
 
 import base64
-import html
 import re
 from typing import Any
 
@@ -17,7 +16,7 @@ from letter.clock import utcnow
 from letter.delivery import webhooks
 from letter.delivery.links import Links, links_for
 from letter.delivery.models import Message
-from letter.delivery.outcomes import record_outcome, unsubscribe_message
+from letter.delivery.outcomes import leave_topic, record_outcome, unsubscribe_message
 from letter.errors import NotFound
 from letter.runtime import Runtime
 from letter.schemas import ERROR_RESPONSES
@@ -45,22 +44,19 @@ def _links(runtime: Runtime) -> Links:
     return links_for(runtime.settings.secret_key or "", runtime.settings.public_url)
 
 
-@router.get("/unsubscribe/{token}", response_class=HTMLResponse)
-def unsubscribe_page(token: str, runtime: RuntimeDep) -> HTMLResponse:
-    _links(runtime).read_unsubscribe(token)
-    action = html.escape(f"{runtime.settings.public_url}/unsubscribe/{token}", quote=True)
-    body = ("<h1>Unsubscribe</h1><p>Stop receiving these emails?</p>"
-            f'<form method="post" action="{action}">'
-            '<button type="submit" style="padding:.6rem 1.2rem">Unsubscribe</button></form>')
-    return HTMLResponse(PAGE.format(title="Unsubscribe", body=body))
-
-
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
 def unsubscribe(token: str, session: SessionDep, runtime: RuntimeDep) -> HTMLResponse:
     """Both the RFC 8058 one-click POST (``List-Unsubscribe=One-Click``) and the
-    page's button land here; either unsubscribes at once."""
-    message_id, contact_id = _links(runtime).read_unsubscribe(token)
-    if unsubscribe_message(session, message_id, contact_id) is None:
+    preference centre's first button land here; either acts at once: a topic
+    broadcast's link leaves that topic, any other link unsubscribes from
+    everything. (The page itself is ``letter.web.preferences``.)"""
+    link = _links(runtime).read_unsubscribe(token)
+    if link.topic_id is not None:
+        if leave_topic(session, link.message_id, link.contact_id, link.topic_id) is None:
+            raise NotFound("This link is not valid.")
+        body = "<h1>You are unsubscribed</h1><p>You will not get emails on this topic any more.</p>"
+        return HTMLResponse(PAGE.format(title="Unsubscribed", body=body))
+    if unsubscribe_message(session, link.message_id, link.contact_id) is None:
         raise NotFound("This link is not valid.")
     body = "<h1>You are unsubscribed</h1><p>You will not get these emails any more.</p>"
     return HTMLResponse(PAGE.format(title="Unsubscribed", body=body))

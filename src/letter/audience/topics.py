@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from letter.audience.models import Topic, TopicDefault, TopicSubscription, TopicVisibility
@@ -38,7 +40,9 @@ __all__ = [
     "get_topic",
     "is_subscribed",
     "list_topics",
+    "not_subscribed",
     "set_choice",
+    "set_public_choices",
     "update_topic",
 ]
 
@@ -141,15 +145,36 @@ def set_choice(session: Session, project_id: uuid.UUID, contact: Contact, topic_
                subscribed: bool) -> ContactTopic:
     """Record the contact's choice for a topic (replacing an earlier one)."""
     topic = get_topic(session, project_id, topic_id)
-    row = session.get(TopicSubscription, (project_id, topic.id, contact.id))
-    if row is None:
-        session.add(TopicSubscription(project_id=project_id, topic_id=topic.id,
-                                      contact_id=contact.id, subscribed=subscribed))
-    elif row.subscribed != subscribed:
-        row.subscribed = subscribed
-        row.updated_at = utcnow()
-    session.flush()
+    now = utcnow()
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" \
+        else sqlite_insert
+    # An upsert: two requests recording a first choice at once both succeed.
+    stmt = dialect_insert(TopicSubscription).values(
+        project_id=project_id, topic_id=topic.id, contact_id=contact.id,
+        subscribed=subscribed, updated_at=now)
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=["project_id", "topic_id", "contact_id"],
+        set_={"subscribed": subscribed, "updated_at": now}))
     return _state(topic, subscribed)
+
+
+def set_public_choices(session: Session, project_id: uuid.UUID, contact: Contact,
+                       chosen: set[uuid.UUID]) -> int:
+    """The preference centre's form: subscribed to the public topics in
+    ``chosen``, to no other public topic. A choice is recorded only where the
+    state changes; returns how many changed. Another id in ``chosen`` is
+    ``Invalid`` (and nothing changes)."""
+    public = contact_topics(session, project_id, contact.id, public_only=True)
+    unknown = chosen - {t.id for t in public}
+    if unknown:
+        raise Invalid(f"topic: {sorted(unknown)[0]} is not a topic you can choose here")
+    changed = 0
+    for topic in public:
+        wanted = topic.id in chosen
+        if topic.subscribed != wanted:
+            set_choice(session, project_id, contact, topic.id, wanted)
+            changed += 1
+    return changed
 
 
 def _state(topic: Topic, choice: bool | None) -> ContactTopic:
@@ -180,3 +205,27 @@ def is_subscribed(session: Session, project_id: uuid.UUID, topic_id: uuid.UUID,
         return False
     row = session.get(TopicSubscription, (project_id, topic_id, contact_id))
     return _state(topic, row.subscribed if row else None).subscribed
+
+
+Triple = tuple[uuid.UUID, uuid.UUID, uuid.UUID]
+
+
+def not_subscribed(session: Session, wanted: set[Triple]) -> set[Triple]:
+    """Which ``(project_id, topic_id, contact_id)`` of ``wanted`` are not
+    subscribed now (a deleted topic subscribes nobody)."""
+    topic_ids = {t for _, t, _ in wanted}
+    contact_ids = {c for _, _, c in wanted}
+    defaults = dict(session.execute(select(Topic.id, Topic.default).where(
+        Topic.id.in_(topic_ids))).all())
+    choices = {(p, t, c): s for p, t, c, s in session.execute(select(
+        TopicSubscription.project_id, TopicSubscription.topic_id, TopicSubscription.contact_id,
+        TopicSubscription.subscribed).where(TopicSubscription.topic_id.in_(topic_ids),
+                                            TopicSubscription.contact_id.in_(contact_ids)))}
+    out = set()
+    for key in wanted:
+        choice = choices.get(key)
+        default = defaults.get(key[1])
+        subscribed = default == TopicDefault.OPT_IN if choice is None else choice
+        if default is None or not subscribed:
+            out.add(key)
+    return out

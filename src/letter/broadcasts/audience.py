@@ -17,10 +17,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from letter.errors import Invalid, NotFound
 from letter.segments.compile import compile_filter
-from letter.segments.filter import parse_filter
-from letter.segments.service import get_segment
+from letter.segments.filter import TopicFilter
+from letter.segments.service import check_filter, get_segment
 
-__all__ = ["audience_condition", "audience_spec", "check_audience"]
+__all__ = ["audience_condition", "audience_spec", "check_audience", "topic_condition"]
 
 
 def audience_spec(session: Session, project_id: uuid.UUID, audience: Any) -> Any:
@@ -40,11 +40,11 @@ def audience_spec(session: Session, project_id: uuid.UUID, audience: Any) -> Any
             segment = get_segment(session, project_id, segment_id)
         except NotFound as exc:
             raise Invalid(f"audience.segmentId: no segment {segment_id} in this project") from exc
-        return parse_filter(segment.filter, "audience.segment.filter")
+        return check_filter(session, project_id, segment.filter, "audience.segment.filter")
     if kind == "inline":
         if set(audience) - {"kind", "filter"} or "filter" not in audience:
             raise Invalid("audience: an inline audience has kind and filter")
-        return parse_filter(audience["filter"], "audience.filter")
+        return check_filter(session, project_id, audience["filter"], "audience.filter")
     raise Invalid("audience.kind: must be 'segment' or 'inline'")
 
 
@@ -57,4 +57,12 @@ def audience_condition(session: Session, project_id: uuid.UUID, audience: Any,
                        now: datetime) -> ColumnElement[bool]:
     """The SQL condition a contact of the project meets to be in the audience."""
     spec = audience_spec(session, project_id, audience)
+    return compile_filter(spec, project_id, now, session.get_bind().dialect.name)
+
+
+def topic_condition(session: Session, project_id: uuid.UUID, topic_id: uuid.UUID,
+                    now: datetime) -> ColumnElement[bool]:
+    """The SQL condition a contact meets when it is subscribed to the topic
+    (the ``topic`` FilterSpec kind: its choice, else the topic's default)."""
+    spec = TopicFilter(topicId=topic_id, subscribed=True)
     return compile_filter(spec, project_id, now, session.get_bind().dialect.name)

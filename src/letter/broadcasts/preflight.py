@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, not_, or_, select
 from sqlalchemy.orm import Session
 
-from letter.broadcasts.audience import audience_condition
+from letter.broadcasts.audience import audience_condition, topic_condition
 from letter.broadcasts.models import Broadcast
 from letter.clock import utcnow
 from letter.contacts.models import Contact
@@ -58,13 +58,16 @@ def _missing(broadcast: Broadcast) -> list[str]:
     return missing
 
 
-def _reason() -> Any:
+def _reason(in_topic: Any | None) -> Any:
     """Why an audience member is left out (NULL: they get the email)."""
-    return case(
+    whens: list[Any] = [
         (or_(Contact.email.is_(None), Contact.email == ""), "no_email"),
         (Contact.unsubscribe_reason.in_(HARD), "bounced"),
         (Contact.unsubscribed_at.is_not(None), "suppressed"),
-        else_=None)
+    ]
+    if in_topic is not None:
+        whens.append((not_(in_topic), "not_in_topic"))
+    return case(*whens, else_=None)
 
 
 def preflight(session: Session, broadcast: Broadcast, now: datetime | None = None) -> Preflight:
@@ -77,7 +80,9 @@ def preflight(session: Session, broadcast: Broadcast, now: datetime | None = Non
     now = now or utcnow()
     pid = broadcast.project_id
     cond = audience_condition(session, pid, broadcast.audience, now)
-    reason = _reason()
+    in_topic = topic_condition(session, pid, broadcast.topic_id, now) \
+        if broadcast.topic_id is not None else None
+    reason = _reason(in_topic)
     in_audience = and_(cond)
     counts = session.execute(
         select(reason.label("reason"), func.count()).select_from(Contact)
@@ -89,8 +94,7 @@ def preflight(session: Session, broadcast: Broadcast, now: datetime | None = Non
     excluded = {"suppressed": by_reason.get("suppressed", 0),
                 "no_email": by_reason.get("no_email", 0),
                 "bounced": by_reason.get("bounced", 0),
-                # Topic subscriptions are not modelled yet: nobody is left out by topic.
-                "not_in_topic": 0}
+                "not_in_topic": by_reason.get("not_in_topic", 0)}
     sample = [Excluded(cid, ext, email, why) for cid, ext, email, why in session.execute(
         select(Contact.id, Contact.external_id, Contact.email, reason)
         .where(Contact.project_id == pid, in_audience, reason.is_not(None))

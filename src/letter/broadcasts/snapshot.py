@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, and_, select, text
 from sqlalchemy.orm import Session
 
-from letter.broadcasts.audience import audience_condition
+from letter.broadcasts.audience import audience_condition, topic_condition
 from letter.broadcasts.models import Broadcast, BroadcastStatus
 from letter.contacts.models import Contact
 from letter.delivery.counters import bump
@@ -66,6 +66,8 @@ def write_chunk(session: Session, broadcast_id: uuid.UUID, sending_domain: str,
         session.execute(text("SET LOCAL jit = off"))  # see segments.service._dialect
     resolved_at = broadcast.started_at or now
     cond = audience_condition(session, project.id, broadcast.audience, resolved_at)
+    if broadcast.topic_id is not None:
+        cond = and_(cond, topic_condition(session, project.id, broadcast.topic_id, resolved_at))
     stmt = (select(Contact.id, Contact.email, Contact.timezone)
             .where(Contact.project_id == project.id, cond, Contact.email.is_not(None),
                    Contact.email != "")

@@ -108,7 +108,8 @@ def _render(batch: Batch, message: MessageRow, links: Links,
         or batch.defaults.get(message.project_id) or PRESETS["branded"]
     content = compile_content(design, subject=message.subject, preview=message.preview,
                               body_doc=message.body_doc)
-    unsubscribe = links.unsubscribe_url(message.id, message.contact_id)
+    topic = batch.topics.get(message.broadcast_id) if message.broadcast_id else None
+    unsubscribe = links.unsubscribe_url(message.id, message.contact_id, topic)
     rendered = content.render(render_context(project, contact, account, message.data or {},
                                              unsubscribe, email=message.to_email))
     html = rendered.html if message.kind == MessageKind.TEST \
@@ -146,7 +147,8 @@ def _plan(batch: Batch, links: Links, config: DrainConfig, now: datetime,
         if not _deliverable(_recipient(message, contact)):
             plan.settled[message.id] = Settled(MessageState.FAILED, "invalid recipient address")
             continue
-        reason = _suppressed(message, contact)
+        reason = _suppressed(message, contact) or \
+            ("not_in_topic" if message.id in batch.left_topic else None)
         if reason is not None:
             plan.settled[message.id] = Settled(MessageState.SUPPRESSED, reason)
             continue

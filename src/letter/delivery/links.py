@@ -6,7 +6,7 @@ nobody can forge a link for another contact or point a redirect elsewhere.
 >>> links = Links("secret", "https://letter.test")
 >>> url = links.unsubscribe_url(mid, cid)                 # doctest: +SKIP
 >>> links.read_unsubscribe(url.rsplit("/", 1)[1])       # doctest: +SKIP
-(UUID('…'), UUID('…'))
+UnsubscribeLink(message_id=UUID('…'), contact_id=UUID('…'), topic_id=None)
 """
 
 from __future__ import annotations
@@ -16,14 +16,23 @@ import hashlib
 import re
 import uuid
 from functools import lru_cache
+from typing import NamedTuple
 
-from itsdangerous import BadData, Signer
+from itsdangerous import BadData, Signer, TimestampSigner
 
 from letter.errors import NotFound
 
-__all__ = ["Links", "links_for"]
+__all__ = ["Links", "UnsubscribeLink", "links_for"]
 
 HREF = re.compile(r'href="(https?://[^"]+)"')
+# How long a preference centre form may be posted after the page was shown.
+FORM_MAX_AGE = 24 * 3600
+
+
+class UnsubscribeLink(NamedTuple):
+    message_id: uuid.UUID
+    contact_id: uuid.UUID | None
+    topic_id: uuid.UUID | None
 
 
 class Links:
@@ -34,16 +43,37 @@ class Links:
         self._unsub = Signer(secret, salt="letter.unsubscribe", digest_method=hashlib.sha256)
         self._open = Signer(secret, salt="letter.open", digest_method=hashlib.sha256)
         self._click = Signer(secret, salt="letter.click", digest_method=hashlib.sha256)
+        self._form = TimestampSigner(secret, salt="letter.preferences",
+                                     digest_method=hashlib.sha256)
 
-    def unsubscribe_url(self, message_id: uuid.UUID, contact_id: uuid.UUID | None) -> str:
+    def unsubscribe_url(self, message_id: uuid.UUID, contact_id: uuid.UUID | None,
+                        topic_id: uuid.UUID | None = None) -> str:
+        """The signed unsubscribe link; with ``topic_id`` (a topic broadcast)
+        it leaves that topic only."""
         payload = message_id.hex + (contact_id.hex if contact_id else "")
+        if contact_id and topic_id:
+            payload += topic_id.hex
         return f"{self.public_url}/unsubscribe/{self._unsub.sign(payload).decode()}"
 
-    def read_unsubscribe(self, token: str) -> tuple[uuid.UUID, uuid.UUID | None]:
+    def read_unsubscribe(self, token: str) -> UnsubscribeLink:
         payload = self._load(self._unsub, token)
-        if len(payload) not in (32, 64):
+        if len(payload) not in (32, 64, 96):
             raise NotFound("This link is not valid.")
-        return _uuid(payload[:32]), _uuid(payload[32:]) if payload[32:] else None
+        return UnsubscribeLink(_uuid(payload[:32]),
+                               _uuid(payload[32:64]) if payload[32:64] else None,
+                               _uuid(payload[64:]) if payload[64:] else None)
+
+    def form_token(self, token: str) -> str:
+        """The preference centre form's CSRF token: bound to the link's token
+        and expiring after ``FORM_MAX_AGE``."""
+        return self._form.sign(hashlib.sha256(token.encode()).hexdigest()).decode()
+
+    def form_token_ok(self, token: str, form_token: str, max_age: int = FORM_MAX_AGE) -> bool:
+        try:
+            signed = self._form.unsign(form_token, max_age=max_age).decode()
+        except (BadData, UnicodeDecodeError):
+            return False
+        return signed == hashlib.sha256(token.encode()).hexdigest()
 
     def open_url(self, message_id: uuid.UUID) -> str:
         return f"{self.public_url}/t/o/{self._open.sign(message_id.hex).decode()}.gif"

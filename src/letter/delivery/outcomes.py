@@ -13,12 +13,22 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from letter.audience.topics import is_subscribed, set_choice
 from letter.clock import utcnow
 from letter.contacts.models import Contact, Event
 from letter.delivery.counters import bump
 from letter.delivery.models import Message, MessageEvent
+from letter.errors import NotFound
 
-__all__ = ["EVENT_NAMES", "contact_event", "record_outcome", "suppress", "unsubscribe_message"]
+__all__ = [
+    "EVENT_NAMES",
+    "contact_event",
+    "leave_topic",
+    "message_contact",
+    "record_outcome",
+    "suppress",
+    "unsubscribe_message",
+]
 
 EVENT_NAMES = {
     "sent": "Email Sent",
@@ -88,15 +98,48 @@ def record_outcome(
         suppress(session, contact, "bounce", now)
 
 
-def unsubscribe_message(session: Session, message_id: uuid.UUID,
-                        contact_id: uuid.UUID | None) -> Contact | None:
-    """Unsubscribe the contact a message went to (the signed link's target)."""
+def message_contact(session: Session, message_id: uuid.UUID, contact_id: uuid.UUID | None
+                    ) -> tuple[Message, Contact] | None:
+    """The message a signed link names and the contact it went to, if both exist."""
     message = session.scalars(select(Message).where(Message.id == message_id)).one_or_none()
     if message is None or message.contact_id is None or message.contact_id != contact_id:
         return None
     contact = session.get(Contact, message.contact_id)
-    if contact is None:
+    return None if contact is None else (message, contact)
+
+
+def leave_topic(session: Session, message_id: uuid.UUID, contact_id: uuid.UUID | None,
+                topic_id: uuid.UUID) -> Contact | None:
+    """The link of a topic broadcast: the contact leaves that topic only (a
+    topic deleted since leaves everything, as a plain link does)."""
+    found = message_contact(session, message_id, contact_id)
+    if found is None:
         return None
+    message, contact = found
+    try:
+        before = is_subscribed(session, contact.project_id, topic_id, contact.id)
+        set_choice(session, contact.project_id, contact, topic_id, subscribed=False)
+    except NotFound:
+        return unsubscribe_message(session, message_id, contact_id)
+    if before:
+        now = utcnow()
+        contact_event(session, message, "Unsubscribed", now, reason="unsubscribe_link",
+                      topic_id=str(topic_id))
+        if message.broadcast_id and message.project_id:
+            bump(session, message.project_id, message.broadcast_id, {"unsubscribed": 1})
+        session.add(MessageEvent(project_id=message.project_id, message_id=message.id,
+                                 state="unsubscribed", detail=f"topic {topic_id}",
+                                 created_at=now))
+    return contact
+
+
+def unsubscribe_message(session: Session, message_id: uuid.UUID,
+                        contact_id: uuid.UUID | None) -> Contact | None:
+    """Unsubscribe the contact a message went to (the signed link's target)."""
+    found = message_contact(session, message_id, contact_id)
+    if found is None:
+        return None
+    message, contact = found
     now = utcnow()
     if suppress(session, contact, "unsubscribe_link", now):
         contact_event(session, message, "Unsubscribed", now, reason="unsubscribe_link")

@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from letter.audience.topics import not_subscribed
+from letter.broadcasts.models import Broadcast
 from letter.contacts.models import Account, Contact, Event
 from letter.db.engine import Database
 from letter.delivery.counters import BroadcastDeltas, bump_many
@@ -47,6 +49,26 @@ _SENT = (
             provider_message_id=bindparam("_provider"), to_email=bindparam("_to"),
             reason=None, lease_owner=None, lease_expires_at=None, updated_at=bindparam("_now"))
 )
+
+
+def _topics(session: Session, messages: list[MessageRow]
+            ) -> tuple[dict[uuid.UUID, uuid.UUID], set[uuid.UUID]]:
+    """The topics of the batch's broadcasts, and the messages whose contact is
+    no longer subscribed to the topic (one query each, none without topics)."""
+    broadcast_ids = {m.broadcast_id for m in messages if m.broadcast_id}
+    if not broadcast_ids:
+        return {}, set()
+    topics: dict[uuid.UUID, uuid.UUID] = {}
+    for broadcast_id, topic_id in session.execute(select(Broadcast.id, Broadcast.topic_id).where(
+            Broadcast.id.in_(broadcast_ids), Broadcast.topic_id.is_not(None))):
+        if topic_id is not None:
+            topics[broadcast_id] = topic_id
+    keyed = {m.id: (m.project_id, topics[m.broadcast_id], m.contact_id) for m in messages
+             if m.broadcast_id in topics and m.contact_id and m.project_id}
+    if not keyed:
+        return topics, set()
+    left = not_subscribed(session, set(keyed.values()))
+    return topics, {mid for mid, key in keyed.items() if key in left}
 
 
 def local_midnight(now: datetime, timezone: str) -> datetime:
@@ -109,13 +131,14 @@ class SqlStore:
             select(Template).where(Template.project_id.in_(project_ids)))) if project_ids else []
         senders = {p.id: sender_for(session, p, self.sending_domain) for p in projects.values()}
         sent_today = {p.id: self._sent_today(session, p, owner, now) for p in projects.values()}
+        topics, left_topic = _topics(session, messages)
         session.expunge_all()
         return Batch(
             messages=messages, contacts=contacts,
             accounts=cast(dict[uuid.UUID, AccountRow], accounts),
             projects=dict(projects), designs={t.id: t.design for t in templates},
             defaults={t.project_id: t.design for t in templates if t.is_default},
-            senders=senders, sent_today=sent_today,
+            senders=senders, sent_today=sent_today, topics=topics, left_topic=left_topic,
         )
 
     @staticmethod

@@ -6,7 +6,7 @@ the SQL one). The drain imports no ORM model and no other domain.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -86,6 +86,10 @@ class Batch:
     defaults: dict[uuid.UUID, dict[str, Any]]  # project id -> default design
     senders: dict[uuid.UUID, Sender]  # project id -> sender
     sent_today: dict[uuid.UUID, int]  # project id -> messages counted against the cap
+    # broadcast id -> its topic, for the broadcasts of this batch that have one
+    topics: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+    # messages of a topic broadcast whose contact left the topic since the snapshot
+    left_topic: set[uuid.UUID] = field(default_factory=set)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from letter.web import (
     device,
     home,
     invitations,
+    preferences,
     projects,
     segments,
     sending,
@@ -29,7 +30,7 @@ STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
-    for module in (invitations, signin, device, home, projects, team, contacts, segments,
-                   broadcasts, sending):
+    for module in (invitations, signin, device, preferences, home, projects, team, contacts,
+                   segments, broadcasts, sending):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

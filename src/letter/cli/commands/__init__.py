@@ -19,6 +19,8 @@ GROUPS = (
     "traits",
     "suppressions",
     "segments",
+    "lists",
+    "topics",
     "templates",
     "domains",
     "sender_identity",
