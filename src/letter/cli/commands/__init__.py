@@ -26,4 +26,6 @@ GROUPS = (
     "messages",
     "sequences",
     "broadcasts",
+    "imports",
+    "exports",
 )
