@@ -49,6 +49,8 @@ INSERT_BATCH = 500  # rows per INSERT statement
 _c = contacts_t.c
 _INSERT = ("id", "project_id", "external_id", "email", "email_key", "traits", "timezone",
            "account_id", "unsubscribed_at", "unsubscribe_reason", "created_at", "updated_at")
+_PG_TYPES = ("uuid", "uuid", "text", "text", "text", "jsonb", "text", "uuid", "timestamptz",
+             "text", "timestamptz", "timestamptz")
 
 
 class Race(Exception):
@@ -176,16 +178,24 @@ def _row_values(writer: BulkWriter, project_id: uuid.UUID, rows: Sequence[WireRo
 def _insert(session: Session, writer: BulkWriter, values: list[tuple[Any, ...]]) -> None:
     # At the driver, with the count of rows written instead of RETURNING them:
     # a row not written is one a concurrent writer created first.
-    one = "(" + ", ".join([writer.mark] * len(_INSERT)) + ")"
-    head = f"INSERT INTO contacts ({', '.join(_INSERT)}) VALUES "
     cur = cursor(session)
+    head = f"INSERT INTO contacts ({', '.join(_INSERT)}) "
+    tail = " ON CONFLICT (project_id, external_id) DO NOTHING"
     written = 0
-    for start in range(0, len(values), INSERT_BATCH):
-        part = values[start:start + INSERT_BATCH]
-        cur.execute(head + ", ".join([one] * len(part))
-                    + " ON CONFLICT (project_id, external_id) DO NOTHING",
-                    [v for row in part for v in row])
-        written += cur.rowcount
+    if not writer.sqlite:
+        # One array per column: a statement of twelve parameters, whatever
+        # the number of rows (psycopg parses a long statement on every call).
+        columns = [list(column) for column in zip(*values, strict=True)]
+        cur.execute(head + "SELECT * FROM unnest(" + ", ".join(
+            f"%s::{kind}[]" for kind in _PG_TYPES) + ")" + tail, columns)
+        written = cur.rowcount
+    else:
+        one = "(" + ", ".join(["?"] * len(_INSERT)) + ")"
+        for start in range(0, len(values), INSERT_BATCH):
+            part = values[start:start + INSERT_BATCH]
+            cur.execute(head + "VALUES " + ", ".join([one] * len(part)) + tail,
+                        [v for row in part for v in row])
+            written += cur.rowcount
     if written != len(values):
         raise Race("contacts")
 
