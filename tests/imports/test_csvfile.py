@@ -81,3 +81,16 @@ def test_sniff_reports_the_encoding():
     assert sniff("a,é\n".encode("cp1252"), complete=True).encoding == "cp1252"
     # A sample cut in the middle of a UTF-8 character is still UTF-8.
     assert sniff("a,é".encode()[:-1], complete=False).encoding == "utf-8"
+
+
+@settings(max_examples=100, deadline=None)
+@given(parts=st.lists(st.binary(max_size=12) | st.sampled_from(
+    [b'"', b'""', b"\n", b"\r\n", b"\r", b",", b";", b"a", b"\x81", b"\xc3\xa9", b"\n\n"]),
+    max_size=40), encoding=st.sampled_from(["utf-8", "cp1252"]))
+def test_the_count_matches_the_records_read(tmp_path_factory, parts, encoding):
+    from letter.imports.csvfile import count_records
+
+    path = tmp_path_factory.mktemp("count") / "f.csv"
+    path.write_bytes(b"".join(parts))
+    records = read_all(path.read_bytes(), encoding, ",")
+    assert count_records(path, offset=0, encoding=encoding, delimiter=",") == len(records)

@@ -137,3 +137,10 @@ def test_has_header_can_be_forced(client, owner, project):
                      has_header="false")
     assert (job["has_header"], job["total"], job["created"], job["updated"]) == (
         False, 2, 1, 1)
+
+
+def test_old_mac_line_ends(client, owner, project):
+    content = b"Email,Name\rada@example.com,Ada\rbob@example.com,\"Bob\"\r"
+    job = import_csv(client, owner.headers, content, MAPPING)
+    assert (job["total"], job["created"], job["failed"]) == (2, 2, 0)
+    assert names(client, owner) == {"ada@example.com": "Ada", "bob@example.com": "Bob"}

@@ -4,7 +4,8 @@ says nothing, like "Contact" over a column of addresses).
 
 Each column gets a kind from its values — email, id, status, timezone, date,
 number, boolean, phone, name, text, empty — when at least four in five of
-its non-empty samples agree; the header, if any, is read first.
+its non-empty samples agree (half, for addresses); the header, if any, is read
+first.
 
 >>> rows = [["ada@example.com", "Ada", "Lovelace", "subscribed"],
 ...         ["grace@example.com", "Grace", "Hopper", "unsubscribed"]]
@@ -28,6 +29,7 @@ __all__ = ["columns", "has_header", "kind_of_column", "suggest_from_header"]
 
 SAMPLES = 5
 AGREEMENT = 0.8
+EMAIL_AGREEMENT = 0.5
 
 # Header names (after ``_slug``) and the field they mean.
 HEADER_FIELDS = {
@@ -117,8 +119,9 @@ def kind_of_column(values: list[str]) -> str:
     present = [v.strip() for v in values if v.strip()]
     if not present:
         return "empty"
-    need = AGREEMENT * len(present)
     for kind, test in KINDS:
+        # Half the values being addresses makes a column of addresses (with typos).
+        need = (EMAIL_AGREEMENT if kind == "email" else AGREEMENT) * len(present)
         if sum(1 for v in present if test(v)) >= need:
             if kind == "status" and not any(word(v) in STATUS_ONLY for v in present):
                 continue  # yes/no alone is a boolean, not a subscription status

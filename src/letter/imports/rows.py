@@ -11,25 +11,38 @@ closure over the plan's column indexes rather than a walk over the mapping.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
+
+import orjson
 
 from letter.contacts.service import reserved_external_id
 from letter.emails import InvalidEmail, email_key, normalize_email
 from letter.errors import Invalid
+from letter.ids import uuid7_batch
 from letter.imports.mapping import Plan, status_of
 from letter.projects.service import validate_timezone
 
-__all__ = ["MAX_CELL", "ContactRow", "RowParser", "row_parser"]
+__all__ = [
+    "ACCOUNT",
+    "EXTERNAL_ID",
+    "KEY",
+    "MAX_CELL",
+    "ContactRow",
+    "RowParser",
+    "WireRow",
+    "row_parser",
+    "to_wire",
+]
 
 MAX_CELL = 65_536
 MAX_ID = 255
 MAX_EMAIL = 320
 
 
-@dataclass(slots=True)
-class ContactRow:
+class ContactRow(NamedTuple):
+    """A row that passed its checks (a tuple: it crosses process boundaries)."""
+
     external_id: str | None
     email: str | None
     key: str | None  # email_key(email)
@@ -38,6 +51,20 @@ class ContactRow:
     account: str | None
     traits: dict[str, Any]
 
+
+# A row on its way to the database, as a plain tuple (it crosses processes):
+# the id it gets if it is new (hex), its fields, and its traits as JSON text.
+WireRow = tuple[str, str | None, str | None, str | None, bool | None, str | None, str | None,
+                str]
+ID, EXTERNAL_ID, EMAIL, KEY, UNSUBSCRIBED, TIMEZONE, ACCOUNT, TRAITS = range(8)
+
+
+def to_wire(rows: list[ContactRow]) -> list[WireRow]:
+    """Rows with their ids (time-ordered, made now) and traits as JSON."""
+    dumps = orjson.dumps
+    return [(ident.hex, r.external_id, r.email, r.key, r.unsubscribed, r.timezone, r.account,
+             dumps(r.traits).decode()) for ident, r in zip(uuid7_batch(len(rows)), rows,
+                                                            strict=True)]
 
 RowParser = Callable[[list[str]], "ContactRow | str"]
 

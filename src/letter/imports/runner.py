@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +24,11 @@ from letter.audience.models import ContactList, Topic
 from letter.clock import utcnow
 from letter.db.engine import Database
 from letter.imports.apply import Race, apply_rows, lock_project_imports
-from letter.imports.csvfile import RecordReader, count_records, raw_text
+from letter.imports.csvfile import count_records
 from letter.imports.mapping import Plan
 from letter.imports.models import ImportJob, ImportRowError, ImportStatus
 from letter.imports.notices import import_finished, stale_segments
-from letter.imports.rows import ContactRow, row_parser
+from letter.imports.pipeline import Chunk, FileSpec, chunks
 from letter.imports.storage import remove, upload_path
 from letter.projects.models import Project
 from letter.settings import Settings
@@ -45,10 +44,7 @@ RACE_RETRIES = 5
 class _Run:
     id: uuid.UUID
     project_id: uuid.UUID
-    encoding: str
-    delimiter: str
-    plan: Plan
-    has_header: bool
+    spec: FileSpec
     update_existing: bool
     list_ids: list[uuid.UUID]
     topic_ids: list[uuid.UUID]
@@ -86,17 +82,18 @@ def _start(db: Database, settings: Settings, import_id: uuid.UUID, path: Path
         job = session.get(ImportJob, import_id)
         if job is None or job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
             return None
-        plan = Plan.from_json(job.plan)
-        run = _Run(job.id, job.project_id, job.encoding, job.delimiter, plan, job.has_header,
-                   job.dedupe == "update", [uuid.UUID(i) for i in job.lists],
-                   [uuid.UUID(i) for i in job.topics], job.trigger_sequences)
+        spec = FileSpec(job.id, job.project_id, job.encoding, job.delimiter,
+                        Plan.from_json(job.plan), job.has_header)
+        run = _Run(job.id, job.project_id, spec, job.dedupe == "update",
+                   [uuid.UUID(i) for i in job.lists], [uuid.UUID(i) for i in job.topics],
+                   job.trigger_sequences)
         total, position = job.total, job.position
     if not path.exists():
         fail(db, settings, import_id, "The uploaded file is missing; upload it again.")
         return None
     if total is None:
-        total = count_records(path, offset=position, encoding=run.encoding,
-                              delimiter=run.delimiter)
+        total = count_records(path, offset=position, encoding=run.spec.encoding,
+                              delimiter=run.spec.delimiter)
     with db.session() as session:
         job = _locked(session, import_id)
         if job is None or job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
@@ -117,9 +114,8 @@ def _existing(session: Session, model: Any, project_id: uuid.UUID, ids: list[uui
                                                        model.id.in_(ids))))
 
 
-def _apply_chunk(db: Database, settings: Settings, run: _Run, start: int,
-                 rows: list[ContactRow], errors: list[dict[str, Any]], end: int, line: int,
-                 done: bool) -> bool:
+def _apply_chunk(db: Database, settings: Settings, run: _Run, start: int, chunk: Chunk
+                 ) -> bool:
     """Apply one parsed chunk if the import still stands at ``start``; False to stop."""
     for attempt in range(RACE_RETRIES):
         try:
@@ -132,19 +128,19 @@ def _apply_chunk(db: Database, settings: Settings, run: _Run, start: int,
                 assert project is not None
                 now = utcnow()
                 tally = apply_rows(
-                    session, project, rows, update_existing=run.update_existing, now=now,
+                    session, project, chunk.rows, update_existing=run.update_existing, now=now,
                     list_ids=_existing(session, ContactList, run.project_id, run.list_ids),
                     topic_ids=_existing(session, Topic, run.project_id, run.topic_ids),
                     trigger_sequences=run.trigger_sequences)
-                if errors:
-                    session.execute(insert(ImportRowError), errors)
+                if chunk.errors:
+                    session.execute(insert(ImportRowError), chunk.errors)
                 job.created += tally.created
                 job.updated += tally.updated
                 job.skipped += tally.skipped
-                job.failed += len(errors)
-                job.processed += len(rows) + len(errors)
-                job.position, job.line, job.updated_at = end, line, now
-                if done:
+                job.failed += len(chunk.errors)
+                job.processed += len(chunk.rows) + len(chunk.errors)
+                job.position, job.line, job.updated_at = chunk.end, chunk.line, now
+                if chunk.done:
                     _finish(session, job, ImportStatus.COMPLETED, settings)
             return True
         except Race:
@@ -153,45 +149,20 @@ def _apply_chunk(db: Database, settings: Settings, run: _Run, start: int,
     raise RuntimeError(f"import {run.id}: chunk at byte {start} kept racing concurrent writes")
 
 
-def _parse(run: _Run, records: list[Any], fd: int) -> tuple[list[ContactRow], list[dict[str, Any]]]:
-    parse = row_parser(run.plan, strict_width=run.has_header)
-    rows: list[ContactRow] = []
-    errors: list[dict[str, Any]] = []
-    for record in records:
-        result = record.problem if record.fields is None else parse(record.fields)
-        if isinstance(result, str):
-            errors.append({"project_id": run.project_id, "import_id": run.id,
-                           "line": record.line, "reason": result,
-                           "raw": raw_text(fd, record.start, record.end, run.encoding)})
-        else:
-            rows.append(result)
-    return rows, errors
-
-
-def run_import(db: Database, settings: Settings, import_id: uuid.UUID) -> None:
-    """Run (or resume) an import to its end."""
+def run_import(db: Database, settings: Settings, import_id: uuid.UUID,
+               parallel: bool | None = None) -> None:
+    """Run (or resume) an import to its end (``parallel``: parse in a child
+    process; by default when much of the file is left)."""
     chunk_rows = max(1, settings.import_chunk_rows)
     path = upload_path(settings.uploads_dir, import_id)
     started = _start(db, settings, import_id, path)
     if started is None:
         return
     run, position, line = started
-    try:
-        fh = path.open("rb")
-    except FileNotFoundError:
+    if not path.exists():
         return  # cancelled meanwhile
-    with fh:
-        reader = RecordReader(fh, offset=position, line=line, encoding=run.encoding,
-                              delimiter=run.delimiter)
-        records = iter(reader)
-        while True:
-            chunk = list(islice(records, chunk_rows))
-            done = len(chunk) < chunk_rows
-            rows, errors = _parse(run, chunk, fh.fileno())
-            if not _apply_chunk(db, settings, run, position, rows, errors, reader.offset,
-                                reader.next_line, done):
-                return
-            position = reader.offset
-            if done:
-                break
+    for chunk in chunks(path, run.spec, position, line, chunk_rows, parallel=parallel):
+        if not _apply_chunk(db, settings, run, position, chunk):
+            return
+        position = chunk.end
     remove(path)

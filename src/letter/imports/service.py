@@ -120,9 +120,16 @@ def _read_upload(upload: Upload, target: Path | None, limit: int | None = None) 
     """Copy the upload to ``target`` (None: read only), checking it is text
     and whether it is UTF-8 from end to end."""
     checker, utf8, head, size = utf8_checker(), True, b"", 0
+    cr_only: bool | None = None
     out = target.open("wb") if target is not None else None
     try:
         while chunk := upload.fileobj.read(COPY_CHUNK):
+            if cr_only is None:
+                # Excel for Mac's "CSV (Macintosh)" ends lines with a bare CR:
+                # stored with LF instead, it reads like any other file.
+                cr_only = b"\r" in chunk[:SAMPLE_BYTES] and b"\n" not in chunk[:SAMPLE_BYTES]
+            if cr_only:
+                chunk = chunk.replace(b"\r", b"\n")
             if len(head) < SAMPLE_BYTES:
                 head += chunk[:SAMPLE_BYTES - len(head)]
                 reason = not_text_reason(head)

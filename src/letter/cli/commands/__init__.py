@@ -28,4 +28,6 @@ GROUPS = (
     "messages",
     "sequences",
     "broadcasts",
+    "imports",
+    "exports",
 )
