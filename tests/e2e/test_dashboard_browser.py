@@ -191,6 +191,33 @@ def test_dashboard_end_to_end(server: LiveServer, smtp: SmtpServer, browser: Any
     assert {r for r, n in received(smtp).items() if n} == {
         f"u{i}@acme.test" for i in range(1, CONTACTS, 2)}
 
+    # A sequence from the template flow in the flow editor: add a branch (its
+    # missing legs show on it), undo, save, publish; an event triggers it.
+    page.get_by_role("link", name="Sequences").click()
+    page.get_by_label("Name").fill("Onboarding")
+    page.get_by_role("button", name="Start from the template flow").click()
+    expect(page.locator(".flow-node")).to_have_count(5)
+    page.get_by_role("button", name="+ Branch").click()
+    expect(page.locator(".flow-node")).to_have_count(6)
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator("#flow-message")).to_contain_text("Saved (revision 2)")
+    expect(page.locator(".flow-node.flow-error")).to_have_count(1)
+    page.screenshot(path=shots / "flow-editor.png", full_page=True)
+    page.get_by_role("button", name="Undo").click()
+    expect(page.locator(".flow-node")).to_have_count(5)
+    page.locator(".flow-node", has_text="Wait").first.click()
+    page.get_by_label("Wait (number)").fill("2")
+    expect(page.locator(".flow-node", has_text="2 days")).to_have_count(1)
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator("#flow-message")).to_contain_text("Ready to publish")
+    page.get_by_role("button", name="Publish the saved draft").click()
+    expect(page.get_by_text("Published as version 1.")).to_be_visible()
+    before = len(smtp.messages)
+    done = httpx.post(f"{server.base_url}/v1/track", json={"user_id": "u3", "event": "Signed Up"},
+                      headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    assert done.status_code == 200, done.text
+    wait_for(lambda: any(b"Welcome, u3@acme.test" in m.data for m in smtp.messages[before:]))
+
     # Invite a member; they accept from the emailed link.
     page.get_by_role("link", name="Team").click()
     page.get_by_label("Email").fill("member@acme.test")
@@ -238,4 +265,4 @@ def test_dashboard_end_to_end(server: LiveServer, smtp: SmtpServer, browser: Any
     for path in ("/p/acme", "/p/acme/contacts", "/p/acme/segments"):
         response = stranger.goto(path)
         assert response is not None and response.status == 404, path
-    assert len(list(shots.glob("*.png"))) >= 8
+    assert len(list(shots.glob("*.png"))) >= 9

@@ -19,6 +19,7 @@ from letter.web import (
     projects,
     segments,
     sending,
+    sequences,
     signin,
     team,
 )
@@ -30,6 +31,6 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     for module in (invitations, signin, device, home, projects, team, contacts, segments,
-                   broadcasts, sending):
+                   sequences, broadcasts, sending):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

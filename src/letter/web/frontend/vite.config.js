@@ -10,7 +10,7 @@ export default defineConfig({
     sourcemap: false,
     target: "es2020",
     rollupOptions: {
-      input: { "body-editor": "src/body-editor.js" },
+      input: { "body-editor": "src/body-editor.js", "flow-editor": "src/flow-editor.js" },
       output: {
         format: "es",
         entryFileNames: "[name].js",
