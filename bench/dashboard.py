@@ -109,7 +109,7 @@ def pages(client: TestClient, ids: dict[str, str], contacts: int) -> dict[str, s
         "broadcast composer": f"{base}/broadcasts/{ids['broadcast']}",
         "templates": f"{base}/templates",
         "settings": f"{base}/settings",
-        "traits (newest 10,000)": f"{base}/traits",
+        "traits (newest 1,000)": f"{base}/traits",
     }
 
 

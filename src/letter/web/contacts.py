@@ -23,7 +23,7 @@ router = APIRouter(prefix="/p/{slug}", include_in_schema=False, route_class=Page
 
 PAGE = 50
 # The traits page reads the newest contacts and accounts, not a million rows.
-TRAITS_SAMPLE = 10_000
+TRAITS_SAMPLE = 1_000
 Cursor = Annotated[str, Query(max_length=200)]
 Id = Annotated[str, Query(min_length=1, max_length=320)]
 
