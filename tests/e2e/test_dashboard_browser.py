@@ -168,10 +168,18 @@ def test_dashboard_end_to_end(server: LiveServer, smtp: SmtpServer, browser: Any
     page.get_by_label("Name").fill("Launch")
     page.get_by_role("button", name="Start a draft").click()
     page.get_by_label("Subject").fill("Hello {{ contact.email }}")
-    page.get_by_label("Body").fill("We launched.\n\nSee you soon.")
+    body = page.get_by_role("textbox", name="Body")  # the TipTap island
+    body.click()
+    page.get_by_role("button", name="Bold").click()
+    body.press_sequentially("We launched.")
+    page.get_by_role("button", name="Bold").click()
+    body.press("Enter")
+    body.press_sequentially("See you soon.")
+    expect(page.get_by_role("button", name="Bold")).to_have_attribute("aria-pressed", "false")
     page.get_by_label("Audience").select_option(label="Segment: Pro")
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_text("Draft saved.")).to_be_visible()
+    expect(page.locator(".body-editor-content strong")).to_have_text("We launched.")
     page.get_by_role("button", name="Run preflight").click()
     expect(page.locator("#preflight-result")).to_contain_text(f"{CONTACTS // 2} of {CONTACTS}")
     page.screenshot(path=shots / "broadcast.png", full_page=True)
@@ -182,6 +190,33 @@ def test_dashboard_end_to_end(server: LiveServer, smtp: SmtpServer, browser: Any
     wait_for(lambda: sum(received(smtp).values()) >= CONTACTS // 2)
     assert {r for r, n in received(smtp).items() if n} == {
         f"u{i}@acme.test" for i in range(1, CONTACTS, 2)}
+
+    # A sequence from the template flow in the flow editor: add a branch (its
+    # missing legs show on it), undo, save, publish; an event triggers it.
+    page.get_by_role("link", name="Sequences").click()
+    page.get_by_label("Name").fill("Onboarding")
+    page.get_by_role("button", name="Start from the template flow").click()
+    expect(page.locator(".flow-node")).to_have_count(5)
+    page.get_by_role("button", name="+ Branch").click()
+    expect(page.locator(".flow-node")).to_have_count(6)
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator("#flow-message")).to_contain_text("Saved (revision 2)")
+    expect(page.locator(".flow-node.flow-error")).to_have_count(1)
+    page.screenshot(path=shots / "flow-editor.png", full_page=True)
+    page.get_by_role("button", name="Undo").click()
+    expect(page.locator(".flow-node")).to_have_count(5)
+    page.locator(".flow-node", has_text="Wait").first.click()
+    page.get_by_label("Wait (number)").fill("2")
+    expect(page.locator(".flow-node", has_text="2 days")).to_have_count(1)
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator("#flow-message")).to_contain_text("Ready to publish")
+    page.get_by_role("button", name="Publish the saved draft").click()
+    expect(page.get_by_text("Published as version 1.")).to_be_visible()
+    before = len(smtp.messages)
+    done = httpx.post(f"{server.base_url}/v1/track", json={"user_id": "u3", "event": "Signed Up"},
+                      headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    assert done.status_code == 200, done.text
+    wait_for(lambda: any(b"Welcome, u3@acme.test" in m.data for m in smtp.messages[before:]))
 
     # Invite a member; they accept from the emailed link.
     page.get_by_role("link", name="Team").click()
@@ -230,4 +265,4 @@ def test_dashboard_end_to_end(server: LiveServer, smtp: SmtpServer, browser: Any
     for path in ("/p/acme", "/p/acme/contacts", "/p/acme/segments"):
         response = stranger.goto(path)
         assert response is not None and response.status == 404, path
-    assert len(list(shots.glob("*.png"))) >= 8
+    assert len(list(shots.glob("*.png"))) >= 9

@@ -102,3 +102,27 @@ def test_another_workspaces_broadcast_is_404(make_client, db):
     assert ours.get(f"/p/{mine}/broadcasts/{broadcast_id}").status_code == 404
     assert ours.post(f"/p/{mine}/broadcasts/{broadcast_id}/cancel").status_code == 404
     assert ours.get(f"/p/{mine}/broadcasts/not-a-uuid").status_code == 404
+
+
+def test_the_body_editor_json_is_stored_and_a_bad_document_is_refused(make_client, db):
+    import orjson
+
+    b = browser(make_client, db)
+    slug = new_project(b)
+    url = _draft(b, slug)
+    page = b.get(url).text
+    assert 'src="/static/islands/body-editor.js"' in page and 'name="body_doc"' in page
+    assert b.get("/static/islands/body-editor.js").status_code == 200
+    doc = {"type": "doc", "content": [{"type": "paragraph", "content": [
+        {"type": "text", "text": "Bold", "marks": [{"type": "bold"}]}]}]}
+    form = {"name": "Launch", "subject": "Hi", "audience": "everyone", "body": "ignored"}
+    bad = dict(doc, content=[{"type": "marquee"}])
+    refused = b.post(url, {**form, "body_doc": orjson.dumps(bad).decode()})
+    assert refused.status_code == 400 and 'id="e-body_doc"' in refused.text
+    assert "unknown node type" in refused.text
+    assert b.post(url, {**form, "body_doc": "{nope"}).status_code == 400
+    assert _broadcast(db).body_doc is None
+    assert b.post(url, {**form, "body_doc": orjson.dumps(doc).decode()}).status_code == 200
+    assert _broadcast(db).body_doc == doc
+    # The page gives the editor the stored document back.
+    assert "&#34;marks&#34;" in b.get(url).text

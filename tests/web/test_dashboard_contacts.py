@@ -135,3 +135,15 @@ def test_another_workspaces_contacts_are_404(make_client, db):
                 "/p/ours/contact?id=u0"):
         assert ours.get(url).status_code == 404, url
     assert ours.post("/p/theirs/contact/suppress?id=u0").status_code == 404
+
+
+def test_traits_page_reads_the_newest_contacts_only(make_client, db, monkeypatch):
+    import letter.web.contacts as module
+
+    b = browser(make_client, db)
+    slug = new_project(b)
+    _seed(b, slug, 3)
+    monkeypatch.setattr(module, "TRAITS_SAMPLE", 1)
+    page = b.get(f"/p/{slug}/traits").text
+    assert "newest 1 contacts" in page
+    assert re.search(r"<code>plan</code>.*?1 contacts", page, re.S)

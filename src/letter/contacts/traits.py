@@ -59,9 +59,13 @@ class _Tally:
     by_type: dict[str, tuple[int, str | None]] | None = None
 
 
-def _scan(session: Session, table: str, project_id: uuid.UUID) -> dict[str, _Tally]:
+def _scan(session: Session, table: str, project_id: uuid.UUID,
+          newest: int | None = None) -> dict[str, _Tally]:
     dialect = session.get_bind().dialect.name
-    sql = (_POSTGRES if dialect == "postgresql" else _SQLITE).format(table=table)
+    source = table if newest is None else (
+        f"(SELECT project_id, traits FROM {table} WHERE project_id = :project_id"
+        f" ORDER BY created_at DESC, id DESC LIMIT {int(newest)})")
+    sql = (_POSTGRES if dialect == "postgresql" else _SQLITE).format(table=source)
     stmt = text(sql).bindparams(bindparam("project_id", project_id, type_=Uuid()))
     tallies: dict[str, _Tally] = {}
     for key, raw_type, n, sample in session.execute(stmt):
@@ -77,21 +81,24 @@ def _scan(session: Session, table: str, project_id: uuid.UUID) -> dict[str, _Tal
 
 
 def summarise_traits(
-    session: Session, project_id: uuid.UUID, page: PageParams
+    session: Session, project_id: uuid.UUID, page: PageParams, newest: int | None = None
 ) -> PageResult[TraitSummary]:
-    """Contact keys first, then account keys; most carried keys first in each."""
-    return paginate_sorted(_summaries(session, project_id), _order, page)
+    """Contact keys first, then account keys; most carried keys first in each.
+    With ``newest``, only the newest that many contacts and accounts are read
+    (a bounded cost for a page; counts are then of that sample)."""
+    return paginate_sorted(_summaries(session, project_id, newest), _order, page)
 
 
 def _order(row: TraitSummary) -> tuple[int, int, str]:
     return (0 if row.scope == "contact" else 1, -row.count, row.key)
 
 
-def _summaries(session: Session, project_id: uuid.UUID) -> list[TraitSummary]:
+def _summaries(session: Session, project_id: uuid.UUID,
+               newest: int | None = None) -> list[TraitSummary]:
     out: list[TraitSummary] = []
     for scope, table in (("contact", "contacts"), ("account", "accounts")):
         rows = []
-        for key, tally in _scan(session, table, project_id).items():
+        for key, tally in _scan(session, table, project_id, newest).items():
             assert tally.by_type is not None
             kind, (_, sample) = max(tally.by_type.items(), key=lambda kv: (kv[1][0], kv[0]))
             rows.append(TraitSummary(key, scope, kind, tally.count, sample))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
@@ -22,10 +23,11 @@ from letter.broadcasts.testsend import send_test
 from letter.clock import utcnow
 from letter.db.pagination import PageParams
 from letter.delivery.sender import from_address
-from letter.errors import LetterError
+from letter.errors import Invalid, LetterError
 from letter.projects.models import Project
 from letter.segments import service as segments
 from letter.templates import service as templates
+from letter.templates.bodydoc import has_content, render_body
 from letter.web.context import (
     Dash,
     DashDep,
@@ -42,7 +44,7 @@ router = APIRouter(prefix="/p/{slug}/broadcasts", include_in_schema=False,
                    route_class=PageRoute)
 
 Text = Annotated[str, Form(max_length=100_000)]
-FIELDS = ("name", "subject", "preview", "body", "template_id", "audience", "to",
+FIELDS = ("name", "subject", "preview", "body", "body_doc", "template_id", "audience", "to",
           "as_external_id", "scheduled_at", "local_time")
 EVERYONE = "everyone"
 LIVE_STATES = (BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING)
@@ -63,6 +65,21 @@ def body_doc(text: str) -> dict[str, Any] | None:
                 inline.append({"type": "text", "text": line})
         content.append({"type": "paragraph", "content": inline})
     return {"type": "doc", "content": content}
+
+
+def edited_doc(editor_json: str, text: str) -> dict[str, Any] | None:
+    """The body editor's JSON when it sent one (checked by the renderer that
+    sends it), else the plain-text fallback as paragraphs."""
+    if not editor_json.strip():
+        return body_doc(text)
+    try:
+        doc = orjson.loads(editor_json)
+    except orjson.JSONDecodeError as exc:
+        raise Invalid("body_doc: not a JSON document") from exc
+    if not isinstance(doc, dict):
+        raise Invalid("body_doc: must be a document object")
+    render_body(doc)  # raises Invalid naming the bad node
+    return doc if has_content(doc) else None
 
 
 def body_text(doc: Any) -> str:
@@ -123,6 +140,7 @@ def _page(dash: Dash, project: Project, broadcast: Broadcast, status: int = 200,
                          polling=broadcast.status in LIVE_STATES, **context)
     form = {"name": broadcast.name, "subject": broadcast.subject or "",
             "preview": broadcast.preview or "", "body": body_text(broadcast.body_doc),
+            "body_doc": orjson.dumps(broadcast.body_doc).decode() if broadcast.body_doc else "",
             "template_id": str(broadcast.template_id or ""),
             "audience": audience_value(broadcast.audience)} | context.pop("form", {})
     options = segments.list_segments(dash.session, project.id, PageParams(limit=100)).items
@@ -157,14 +175,16 @@ def live_fragment(slug: str, broadcast_id: str, dash: DashDep) -> Response:
 @router.post("/{broadcast_id}")
 def save(request: Request, slug: str, broadcast_id: str, dash: PostDep, name: Text = "",
          subject: Text = "", preview: Text = "", body: Text = "", template_id: Text = "",
-         audience: Text = "") -> Response:
+         audience: Text = "", body_doc: Annotated[str, Form(max_length=1_000_000)] = "",
+         ) -> Response:
     project, broadcast = _get(dash, slug, broadcast_id)
     form = {"name": name, "subject": subject, "preview": preview, "body": body,
-            "template_id": template_id, "audience": audience}
+            "body_doc": body_doc, "template_id": template_id, "audience": audience}
     try:
+        doc = edited_doc(body_doc, body)
         changes = parse_form(BroadcastUpdate, {
             "name": name, "subject": subject or None, "preview": preview or None,
-            "body_doc": body_doc(body), "template_id": template_id or None,
+            "body_doc": doc, "template_id": template_id or None,
             "audience": _audience(audience)})
         service.update_broadcast(dash.session, project.id, broadcast.id,
                                  changes.model_dump(exclude_unset=True))

@@ -22,6 +22,8 @@ from letter.web.context import DashDep, PageRoute, PostDep, redirect, uuid_or_40
 router = APIRouter(prefix="/p/{slug}", include_in_schema=False, route_class=PageRoute)
 
 PAGE = 50
+# The traits page reads the newest contacts and accounts, not a million rows.
+TRAITS_SAMPLE = 1_000
 Cursor = Annotated[str, Query(max_length=200)]
 Id = Annotated[str, Query(min_length=1, max_length=320)]
 
@@ -105,5 +107,6 @@ def events(slug: str, dash: DashDep, cursor: Cursor = "",
 @router.get("/traits")
 def traits(slug: str, dash: DashDep, cursor: Cursor = "") -> Response:
     project = dash.project(slug)
-    page = summarise_traits(dash.session, project.id, PageParams(limit=100, cursor=cursor or None))
-    return dash.page("dash/traits.html", project=project, page=page)
+    page = summarise_traits(dash.session, project.id, PageParams(limit=100, cursor=cursor or None),
+                            newest=TRAITS_SAMPLE)
+    return dash.page("dash/traits.html", project=project, page=page, sample=TRAITS_SAMPLE)

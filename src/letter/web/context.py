@@ -43,6 +43,7 @@ __all__ = [
     "PostDep",
     "field_errors",
     "parse_form",
+    "posted",
     "redirect",
     "uuid_or_404",
 ]
@@ -140,6 +141,11 @@ async def _sent_token(request: Request) -> str:
 
 
 def _posted(request: Request, token: Annotated[str, Depends(_sent_token)]) -> Dash:
+    return posted(request, token)
+
+
+def posted(request: Request, token: str) -> Dash:
+    """The context of a non-GET whose CSRF token is ``token`` (else Forbidden)."""
     dash = _dash(request)
     secret = runtime_of(request).settings.secret_key or ""
     web_sessions.check_csrf(secret, dash.row, CSRF_PURPOSE, token)

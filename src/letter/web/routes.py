@@ -20,6 +20,7 @@ from letter.web import (
     projects,
     segments,
     sending,
+    sequences,
     signin,
     team,
 )
@@ -31,6 +32,6 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     for module in (invitations, signin, device, preferences, home, projects, team, contacts,
-                   segments, broadcasts, sending):
+                   segments, sequences, broadcasts, sending):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
