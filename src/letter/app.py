@@ -95,6 +95,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(invitation_pages.router)
     app.include_router(signin_pages.router)
     app.include_router(device_pages.router)
+    # Innermost of Letter's middleware: it needs the unit of work's session.
+    app.add_middleware(ingestion.IngestionFastPath, handlers=app.exception_handlers)
     app.add_middleware(UnitOfWorkMiddleware, new_session=runtime.db.new_session)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for(runtime.settings))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
