@@ -26,7 +26,8 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest import bench_server, cpu_seconds, pct
+from harness import bench_server, cpu_seconds
+from ingest import pct
 from machine import describe
 
 

@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "sdks" / "python" / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest import USERS_PER_ACCOUNT, bench_server, count_rows  # noqa: E402
+from harness import bench_server  # noqa: E402
+from ingest import USERS_PER_ACCOUNT, count_rows  # noqa: E402
 from letterapp import Letter, LetterError, Response, UrllibTransport  # noqa: E402
 from letterapp._messages import format_epoch  # noqa: E402
 from machine import describe  # noqa: E402
