@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest import bench_server
+from harness import bench_server
 from machine import describe
 
 LETTER = str(Path(sys.executable).parent / "letter")

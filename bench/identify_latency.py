@@ -26,7 +26,8 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest import bench_server, pct
+from harness import bench_server, cpu_seconds
+from ingest import pct
 from machine import describe
 
 
@@ -92,9 +93,11 @@ def measure(
 def run(db: str, args: argparse.Namespace) -> None:
     with bench_server(db, args.pg_url, args.workers) as srv:
         measure(srv.port, srv.key, args.rate, 2, args.connections)  # warm up
+        cpu0 = cpu_seconds(srv.proc.pid)
         latencies, errors, elapsed = measure(
             srv.port, srv.key, args.rate, args.seconds, args.connections
         )
+        cpu = cpu_seconds(srv.proc.pid) - cpu0
     ms = sorted(x * 1000 for x in latencies)
     seconds = sorted(latencies)
     print(f"\n== {db} ({args.workers} server process(es), {args.connections} connections) ==")
@@ -106,6 +109,12 @@ def run(db: str, args: argparse.Namespace) -> None:
         f"latency: p50 {pct(seconds, 0.50):.1f} ms, p99 {pct(seconds, 0.99):.1f} ms, "
         f"p99.9 {pct(seconds, 0.999):.1f} ms, max {ms[-1]:.1f} ms (target p99 <= 25 ms)"
     )
+    print(
+        f"server CPU: {cpu / max(len(ms), 1) * 1e6:.0f} us per call "
+        f"(one core's worth: {len(ms) / max(cpu, 1e-9):,.0f} calls/s)"
+    )
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average after the run (1, 5, 15 min): {load}")
 
 
 def main() -> None:

@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from ingest import api, bench_server, contact_batches, create_pg_database, pct, run_phase
+from harness import api, bench_server, create_pg_database
+from ingest import contact_batches, pct, run_phase
 from machine import describe
 from sqlalchemy import create_engine, insert, text
 

@@ -103,6 +103,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     metrics = Metrics()
     app.include_router(metrics_router(metrics, runtime.settings.metrics_token))
     install_dashboard(app)
+    # Innermost of Letter's middleware: it needs the unit of work's session.
+    app.add_middleware(ingestion.IngestionFastPath, handlers=app.exception_handlers)
     app.add_middleware(UnitOfWorkMiddleware, new_session=runtime.db.new_session,
                        max_sessions=runtime.db.max_connections())
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for(runtime.settings))
