@@ -132,3 +132,21 @@ def test_the_user_gets_an_email_with_the_link(client, owner, people, db):
     link = notice.data["values"]["link"]
     assert link.startswith("http://letter.test/v1/downloads/")
     assert client.get(link.removeprefix("http://letter.test")).status_code == 200
+
+
+def test_an_opt_in_topic_counts_contacts_without_a_choice_as_subscribed(
+        client, owner, people, db):
+    with db.session() as session:
+        project_id = session.scalar(select(Project.id).where(Project.slug == "acme"))
+        product = Topic(id=uuid7(), project_id=project_id, name="Product", default="opt_in")
+        session.add(product)
+        session.flush()
+        u3 = session.scalar(select(Contact.id).where(Contact.external_id == "u3"))
+        session.add(TopicSubscription(project_id=project_id, topic_id=product.id,
+                                      contact_id=u3, subscribed=False))
+        product_id = str(product.id)
+    rows = {r["external_id"]: r for r in rows_of(export(client, owner, {})[1])}
+    assert {k: r["topics"] for k, r in rows.items()} == {
+        "u1": "News; Product", "u2": "Product", "u3": ""}
+    only = rows_of(export(client, owner, {"topic_id": product_id})[1])
+    assert {r["external_id"] for r in only} == {"u1", "u2"}

@@ -16,10 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Text, and_, cast, exists, select, type_coerce
+from sqlalchemy import Text, and_, cast, exists, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from letter.audience.models import ContactList, ListMember, Topic, TopicSubscription
+from letter.audience.models import (
+    ContactList,
+    ListMember,
+    Topic,
+    TopicDefault,
+    TopicSubscription,
+)
 from letter.clock import iso, utcnow
 from letter.contacts.models import Account, Contact
 from letter.db.engine import Database
@@ -30,7 +36,7 @@ from letter.imports.models import ExportJob, ExportStatus
 from letter.imports.notices import export_ready
 from letter.imports.storage import export_path, remove
 from letter.segments.compile import compile_filter
-from letter.segments.filter import parse_filter
+from letter.segments.filter import TopicFilter, parse_filter
 from letter.segments.models import Segment
 from letter.settings import Settings
 from letter.values import string_form
@@ -81,10 +87,9 @@ def _conditions(session: Session, project_id: uuid.UUID, params: dict[str, Any],
                                     ListMember.list_id == uuid.UUID(params["list_id"]),
                                     ListMember.contact_id == c.id))
     if params.get("topic_id"):
-        conds.append(exists().where(TopicSubscription.project_id == project_id,
-                                    TopicSubscription.topic_id == uuid.UUID(params["topic_id"]),
-                                    TopicSubscription.contact_id == c.id,
-                                    TopicSubscription.subscribed.is_(True)))
+        # The topic FilterSpec's rule: a recorded choice wins, else the topic's default.
+        spec = TopicFilter(topicId=uuid.UUID(params["topic_id"]), subscribed=True)
+        conds.append(compile_filter(spec, project_id, now, dialect))
     if params.get("status") == "subscribed":
         conds.append(c.unsubscribed_at.is_(None))
     elif params.get("status") == "unsubscribed":
@@ -101,11 +106,16 @@ def _names(session: Session, project_id: uuid.UUID, ids: list[uuid.UUID], lists:
                 .join(ContactList, ContactList.id == ListMember.list_id)
                 .where(ListMember.project_id == project_id, ListMember.contact_id.in_(ids)))
     else:
-        stmt = (select(TopicSubscription.contact_id, Topic.name)
-                .join(Topic, Topic.id == TopicSubscription.topic_id)
-                .where(TopicSubscription.project_id == project_id,
-                       TopicSubscription.contact_id.in_(ids),
-                       TopicSubscription.subscribed.is_(True)))
+        # Subscribed: a recorded choice to be, or no choice on an opt_in topic.
+        choice = and_(TopicSubscription.topic_id == Topic.id,
+                      TopicSubscription.contact_id == Contact.id)
+        stmt = (select(Contact.id, Topic.name)
+                .join(Topic, Topic.project_id == Contact.project_id)
+                .outerjoin(TopicSubscription, choice)
+                .where(Contact.project_id == project_id, Contact.id.in_(ids),
+                       or_(TopicSubscription.subscribed.is_(True),
+                           and_(TopicSubscription.contact_id.is_(None),
+                                Topic.default == TopicDefault.OPT_IN))))
     found: dict[uuid.UUID, list[str]] = {}
     for contact_id, name in session.execute(stmt.order_by(ContactList.name if lists
                                                           else Topic.name)):
