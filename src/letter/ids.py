@@ -26,18 +26,23 @@ _set = object.__setattr__
 
 
 def uuid7_batch(count: int) -> list[uuid.UUID]:
-    """``count`` version-7 UUIDs of this millisecond, for bulk inserts: one
+    """``count`` version-7 UUIDs of this millisecond, in increasing order (rows
+    inserted in this order keep it in the id index), for bulk inserts: one
     clock read and one read of randomness, and no re-validation of each value
     (``uuid.UUID(int=…)`` checks what is built right here)."""
     ms = time.time_ns() // 1_000_000
     head = ((ms & 0xFFFF_FFFF_FFFF) << 80) | (0x7 << 76) | (0b10 << 62)
     raw = os.urandom(10 * count)
-    unknown = uuid.SafeUUID.unknown
-    found = []
+    values = []
     for start in range(0, 10 * count, 10):
         rand = int.from_bytes(raw[start:start + 10], "big")
+        values.append(head | ((rand >> 62) & 0xFFF) << 64 | (rand & 0x3FFF_FFFF_FFFF_FFFF))
+    values.sort()
+    unknown = uuid.SafeUUID.unknown
+    found = []
+    for number in values:
         value = _new(uuid.UUID)
-        _set(value, "int", head | ((rand >> 62) & 0xFFF) << 64 | (rand & 0x3FFF_FFFF_FFFF_FFFF))
+        _set(value, "int", number)
         _set(value, "is_safe", unknown)
         found.append(value)
     return found

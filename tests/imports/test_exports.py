@@ -150,3 +150,28 @@ def test_an_opt_in_topic_counts_contacts_without_a_choice_as_subscribed(
         "u1": "News; Product", "u2": "Product", "u3": ""}
     only = rows_of(export(client, owner, {"topic_id": product_id})[1])
     assert {r["external_id"] for r in only} == {"u1", "u2"}
+
+
+def test_keys_found_on_later_pages_get_columns_for_every_row(client, owner, project, db,
+                                                             monkeypatch, tmp_path):
+    from letter.imports import exporting
+
+    content = ("id,a,b,cd\n"
+               'u1,"é\nmultiline",,\n'
+               "u2,x,,\n"
+               "u3,y,=b3,\n"
+               "u4,,,4\n"
+               "u5,,,\n").encode()
+    import_csv(client, owner.headers, content, {"id": "external_id", "a": "traits.a",
+                                                "b": "traits.b", "cd": "traits.c.d"})
+    monkeypatch.setattr(exporting, "PAGE", 2)
+    with db.session() as session:
+        project_id = session.scalar(select(Project.id).where(Project.slug == "acme"))
+    target = tmp_path / "out.csv"
+    assert exporting.write_export(db, project_id, {}, target) == 5
+    rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert rows[0][5:] == ["a", "b", "c.d", "account", "lists", "topics"]
+    assert all(len(r) == 11 for r in rows)
+    got = {r[1]: r[5:8] for r in rows[1:]}
+    assert got == {"u1": ["é\nmultiline", "", ""], "u2": ["x", "", ""], "u3": ["y", "'=b3", ""],
+                   "u4": ["", "", "4"], "u5": ["", "", ""]}

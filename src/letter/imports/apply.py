@@ -184,10 +184,11 @@ def _insert(session: Session, writer: BulkWriter, values: list[tuple[Any, ...]])
     written = 0
     if not writer.sqlite:
         # One array per column: a statement of twelve parameters, whatever
-        # the number of rows (psycopg parses a long statement on every call).
+        # the number of rows (psycopg parses a long statement on every call),
+        # sent in binary (%b: psycopg escapes text arrays in Python).
         columns = [list(column) for column in zip(*values, strict=True)]
         cur.execute(head + "SELECT * FROM unnest(" + ", ".join(
-            f"%s::{kind}[]" for kind in _PG_TYPES) + ")" + tail, columns)
+            f"%b::{kind}[]" for kind in _PG_TYPES) + ")" + tail, columns)
         written = cur.rowcount
     else:
         one = "(" + ", ".join(["?"] * len(_INSERT)) + ")"

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ARRAY, String, Table, bindparam, func, select, true
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from letter.contacts.models import Account, Contact
@@ -27,9 +27,6 @@ LOOKUP_BATCH = 5000  # values per IN list (SQLite allows 32,766 parameters)
 contacts_t: Table = Contact.__table__  # type: ignore[assignment]
 accounts_t: Table = Account.__table__  # type: ignore[assignment]
 _c = contacts_t.c
-_COLUMNS = (_c.id, _c.external_id, _c.email, _c.traits, _c.timezone, _c.account_id,
-            _c.unsubscribed_at, _c.unsubscribe_reason, _c.created_at)
-
 
 @dataclass(slots=True)
 class State:
@@ -56,20 +53,19 @@ def load(session: Session, project_id: uuid.UUID, column: Any, values: Collectio
     if not pg(session):
         return _load_sqlite(session, project_id, column.name, sorted(values))
     # One index probe per value (see letter.ingestion.lookup: a fresh
-    # project's statistics would otherwise plan a scan).
-    wanted = func.unnest(bindparam("values", sorted(values), type_=ARRAY(String))
-                         ).table_valued("v").render_derived()
-    probe = (select(*_COLUMNS, column.label("k"))
-             .where(_c.project_id == project_id, column == wanted.c.v)
-             .order_by(_c.created_at, _c.id).limit(1))
-    if lock:
-        probe = probe.with_for_update()
-    found = probe.lateral()
+    # project's statistics would otherwise plan a scan), at the driver with
+    # the values as one binary array (%b): psycopg escapes a text array in Python.
+    cur = cursor(session)
+    cur.execute(
+        "SELECT c.id, c.external_id, c.email, c.traits, c.timezone, c.account_id,"
+        " c.unsubscribed_at, c.unsubscribe_reason, c.created_at, v.k"
+        " FROM unnest(%b::text[]) AS v(k) CROSS JOIN LATERAL (SELECT * FROM contacts c"
+        f" WHERE c.project_id = %b AND c.{column.name} = v.k ORDER BY c.created_at, c.id"
+        f" LIMIT 1{' FOR UPDATE' if lock else ''}) c ORDER BY v.k", (sorted(values), project_id))
     states: dict[str, State] = {}
-    for row in session.execute(select(*found.c).select_from(wanted).join(found, true())):
-        states.setdefault(row.k, State(row.id, row.external_id, row.email, row.traits or {},
-                                        row.timezone, row.account_id, row.unsubscribed_at,
-                                        row.unsubscribe_reason, row.created_at))
+    for row in cur.fetchall():
+        states.setdefault(row[9], State(row[0], row[1], row[2], row[3] or {}, row[4], row[5],
+                                        row[6], row[7], row[8]))
     return states
 
 

@@ -81,6 +81,7 @@ def _start(db: Database, settings: Settings, import_id: uuid.UUID, path: Path
     with db.session() as session:
         job = session.get(ImportJob, import_id)
         if job is None or job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+            remove(path)  # finished before a crash could delete its file
             return None
         spec = FileSpec(job.id, job.project_id, job.encoding, job.delimiter,
                         Plan.from_json(job.plan), job.has_header)
