@@ -1,4 +1,4 @@
-"""Dashboard test helpers: people with passwords, signed-in clients, and
+"""Dashboard test support: people with passwords, signed-in clients, and
 forms posted the way htmx posts them (the CSRF token in a header)."""
 
 from __future__ import annotations
