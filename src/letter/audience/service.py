@@ -16,7 +16,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -53,12 +53,6 @@ class MembersResult:
     already_members: int
     not_found: list[str]
 
-_topics = Topic.__table__
-_OPT_IN = select(_topics.c.id).where(
-    _topics.c.project_id == bindparam("project_id"), _topics.c.default == TopicDefault.OPT_IN
-)
-
-
 def subscribe_new_contacts(
     session: Session, project_id: uuid.UUID, contact_ids: Collection[uuid.UUID]
 ) -> None:
@@ -71,8 +65,10 @@ def subscribe_new_contacts(
     """
     if not contact_ids:
         return
-    # A Core statement built once: ingestion runs this for every batch.
-    topic_ids = list(session.execute(_OPT_IN, {"project_id": project_id}).scalars())
+    opt_in = select(Topic.id).where(
+        Topic.project_id == project_id, Topic.default == TopicDefault.OPT_IN
+    )
+    topic_ids = list(session.scalars(opt_in))
     if not topic_ids:
         return
     session.execute(
