@@ -57,8 +57,17 @@ def wait_until(predicate, timeout: float) -> None:
 
 
 def count(db: Database, what) -> int:
-    with db.session() as session:
-        return session.scalar(select(func.count()).select_from(what)) or 0
+    # A plain read at the driver: a session would BEGIN IMMEDIATE on SQLite and
+    # queue behind the worker's writes, so the kill would come too late.
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(f"SELECT count(*) FROM {what.__table__.name}")
+        found = int(cursor.fetchone()[0])
+        raw.rollback()
+        return found
+    finally:
+        raw.close()
 
 
 def test_a_killed_worker_loses_no_step_and_sends_no_email_twice(database_url, tmp_path):
