@@ -22,7 +22,17 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
-from sqlalchemy import Text, and_, bindparam, cast, exists, select, tuple_, type_coerce
+from sqlalchemy import (
+    Text,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    select,
+    text,
+    tuple_,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from letter.audience.models import ContactList, ListMember, Topic, TopicDefault
@@ -70,8 +80,8 @@ def _cell(value: Any) -> str:
         return ""
     if kind is int:
         return str(value)
-    text = string_form(value)
-    return text if text is not None else orjson.dumps(value).decode()
+    shown = string_form(value)
+    return shown if shown is not None else orjson.dumps(value).decode()
 
 
 def _flat_cells(traits: dict[str, Any], prefix: str, out: dict[str, str]) -> None:
@@ -187,6 +197,10 @@ def _pages(db: Database, project_id: uuid.UUID, params: dict[str, Any], now: dat
     created, ident = raw(Contact.created_at), raw(Contact.id)
     while True:
         with db.session() as session:
+            if pg:
+                # A generic plan (psycopg prepares a statement it runs often)
+                # cannot seek to this page's keyset position: plan each page.
+                session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
             conds = _conditions(session, project_id, params, now)
             if last is not None:
                 conds.append(tuple_(created, ident) > tuple_(*(
@@ -249,10 +263,10 @@ def write_export(db: Database, project_id: uuid.UUID, params: dict[str, Any], ta
         header = [*FIXED_COLUMNS, *(f"traits.{k}" if k in fixed else k for k in keys),
                   *TAIL_COLUMNS]
         with target.open("wb") as final:
-            text = io.TextIOWrapper(final, encoding="utf-8", newline="", write_through=True)
-            writer(text).writerow(header)
-            _copy_segments(body_path, segments, len(keys), text)
-            text.detach()
+            csv_text = io.TextIOWrapper(final, encoding="utf-8", newline="", write_through=True)
+            writer(csv_text).writerow(header)
+            _copy_segments(body_path, segments, len(keys), csv_text)
+            csv_text.detach()
     finally:
         remove(body_path)
     return count
