@@ -28,12 +28,22 @@ __all__ = [
     "TopicDefault",
     "TopicSubscription",
     "TopicVisibility",
+    "subscribed_by",
 ]
 
 
 class TopicDefault(StrEnum):
     OPT_IN = "opt_in"
     OPT_OUT = "opt_out"
+
+
+def subscribed_by(default: str, choice: bool | None) -> bool:
+    """The topic rule: a recorded choice wins, else ``opt_in`` means subscribed.
+
+    >>> subscribed_by(TopicDefault.OPT_OUT, None), subscribed_by(TopicDefault.OPT_IN, False)
+    (False, False)
+    """
+    return default == TopicDefault.OPT_IN if choice is None else choice
 
 
 class TopicVisibility(StrEnum):

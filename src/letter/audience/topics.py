@@ -24,7 +24,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from letter.audience.models import Topic, TopicDefault, TopicSubscription, TopicVisibility
+from letter.audience.models import (
+    Topic,
+    TopicDefault,
+    TopicSubscription,
+    TopicVisibility,
+    subscribed_by,
+)
 from letter.audience.service import text_field
 from letter.broadcasts.models import Broadcast, BroadcastStatus
 from letter.clock import utcnow
@@ -178,9 +184,9 @@ def set_public_choices(session: Session, project_id: uuid.UUID, contact: Contact
 
 
 def _state(topic: Topic, choice: bool | None) -> ContactTopic:
-    subscribed = topic.default == TopicDefault.OPT_IN if choice is None else choice
     return ContactTopic(topic.id, topic.name, topic.description, topic.default,
-                        topic.visibility, subscribed, choice is not None)
+                        topic.visibility, subscribed_by(topic.default, choice),
+                        choice is not None)
 
 
 def contact_topics(session: Session, project_id: uuid.UUID, contact_id: uuid.UUID, *,
@@ -225,7 +231,6 @@ def not_subscribed(session: Session, wanted: set[Triple]) -> set[Triple]:
     for key in wanted:
         choice = choices.get(key)
         default = defaults.get(key[1])
-        subscribed = default == TopicDefault.OPT_IN if choice is None else choice
-        if default is None or not subscribed:
+        if default is None or not subscribed_by(default, choice):
             out.add(key)
     return out
