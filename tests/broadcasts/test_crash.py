@@ -48,7 +48,7 @@ def start_worker(url: str, smtp: SmtpServer, tmp_path: Path) -> subprocess.Popen
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "LETTER_DATABASE_URL": url,
            "LETTER_DATA_DIR": str(tmp_path / "data"), "LETTER_SECRET_KEY": "k",
            "LETTER_EMAIL_TRANSPORT": "smtp", "LETTER_SMTP_URL": smtp.url,
-           "LETTER_JOB_LEASE_SECONDS": "2", "LETTER_OUTBOX_LEASE_SECONDS": "2",
+           "LETTER_JOB_LEASE_SECONDS": "2", "LETTER_OUTBOX_LEASE_SECONDS": "6",
            "LETTER_OUTBOX_BATCH_SIZE": str(BATCH)}
     return subprocess.Popen([sys.executable, "-m", "letter.cli.main", "worker"], env=env,
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

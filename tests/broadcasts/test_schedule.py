@@ -32,9 +32,11 @@ HOUR = timedelta(hours=1)
 def test_a_scheduled_broadcast_waits_for_its_time(api, owner, project_row, make_contact,
                                                   runtime, smtp, db):
     make_contact("a@example.com")
-    at = datetime.now(UTC) + timedelta(seconds=2)
+    # Far enough ahead that a loaded machine still checks "not yet" before it.
+    at = datetime.now(UTC) + timedelta(seconds=6)
     b = start_broadcast(api, owner, project_row.slug, EVERYONE, scheduled_at=at.isoformat())
     assert run_broadcast_jobs(runtime) == 0
+    assert datetime.now(UTC) < at, "the machine was too slow to check before the time"
     drain_all(runtime)
     assert sum(outbox_states(db, b["id"]).values()) == 0 and not smtp.messages
     while datetime.now(UTC) < at:

@@ -64,9 +64,11 @@ class Message(Base):
         Index(None, "project_id", "created_at", "id"),
         Index(None, "project_id", "contact_id", "created_at"),
         Index(None, "project_id", "sent_at"),
-        Index(None, "project_id", "broadcast_id"),
-        Index(None, "project_id", "sequence_id"),
+        # Only sequence messages: a broadcast's rows need not maintain it.
+        Index(None, "project_id", "sequence_id", sqlite_where=text("sequence_id IS NOT NULL"),
+              postgresql_where=text("sequence_id IS NOT NULL")),
         # One message per (broadcast, contact): a re-run snapshot cannot add a second.
+        # It also serves every lookup by (project_id, broadcast_id).
         Index("uq_messages_broadcast_contact", "project_id", "broadcast_id", "contact_id",
               unique=True, sqlite_where=text("broadcast_id IS NOT NULL"),
               postgresql_where=text("broadcast_id IS NOT NULL")),

@@ -38,7 +38,7 @@ from letter.emails import email_key
 from letter.imports.lookup import State, accounts, any_email_only, contacts_t, cursor, load, pg
 from letter.imports.rows import WireRow
 from letter.ingestion import hooks
-from letter.ingestion.bulk import BulkWriter
+from letter.db.bulk import BulkWriter
 from letter.ingestion.merge import deep_merge
 from letter.projects.models import Project
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from letter.contacts.models import Account, Contact
 from letter.ids import uuid7
-from letter.ingestion.bulk import BulkWriter
+from letter.db.bulk import BulkWriter
 
 __all__ = ["State", "accounts", "any_email_only", "contacts_t", "cursor", "load"]
 

@@ -28,7 +28,7 @@ from letter.contacts.models import Event, MessageReceipt
 from letter.emails import email_key
 from letter.ids import uuid7
 from letter.ingestion import hooks
-from letter.ingestion.bulk import CHUNK, BulkWriter
+from letter.db.bulk import CHUNK, BulkWriter
 from letter.ingestion.lookup import (
     Row,
     accounts_t,

@@ -1,4 +1,5 @@
-"""Multi-row INSERTs at the driver level, for the ingestion hot path.
+"""Multi-row INSERTs at the driver level, for the hot paths (ingestion, imports,
+the broadcast snapshot).
 
 SQLAlchemy's per-row parameter processing costs more than the database work
 for a batch of small rows, so ingestion builds one ``INSERT … VALUES (…), (…)``
@@ -15,6 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -81,6 +83,36 @@ class BulkWriter:
             if result.returns_rows:
                 returned += result.fetchall()
         return returned
+
+    def insert_with_constants(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        constants: dict[str, Any],
+        chunk: int = CHUNK,
+    ) -> None:
+        """Insert converted ``rows`` of ``columns``, every row also taking the
+        converted ``constants`` (column -> value), which are sent once per
+        statement rather than once per row: ``INSERT … SELECT v.*, ?, ? FROM
+        (VALUES (…), (…)) AS v``."""
+        names = list(columns) + list(constants)
+        one = "(" + ", ".join([self.mark] * len(columns)) + ")"
+        if self.sqlite:
+            picked = ", ".join(f"column{i + 1}" for i in range(len(columns)))
+            alias = "v"
+        else:
+            picked = ", ".join(f"v.c{i}" for i in range(len(columns)))
+            alias = "v(" + ", ".join(f"c{i}" for i in range(len(columns))) + ")"
+        fixed = ", ".join([self.mark] * len(constants))
+        head = f"INSERT INTO {table} ({', '.join(names)}) SELECT {picked}, {fixed} FROM (VALUES "
+        tail = f") AS {alias}"
+        values = tuple(constants.values())
+        for start in range(0, len(rows), chunk):
+            part = rows[start:start + chunk]
+            sql = head + ", ".join([one] * len(part)) + tail
+            params = values + tuple(chain.from_iterable(part))
+            self.connection.exec_driver_sql(sql, params)
 
     def update_by_id(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
