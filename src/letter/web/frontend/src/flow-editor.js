@@ -75,6 +75,9 @@ function Editor({ initial, ctx }) {
     const id = `${kind}-${Date.now().toString(36)}`;
     const from = nodes.find((n) => n.id === selected) || nodes[nodes.length - 1];
     const position = from ? { x: from.position.x, y: from.position.y + 130 } : { x: 0, y: 0 };
+    while (nodes.some((n) => Math.abs(n.position.x - position.x) < 230 && Math.abs(n.position.y - position.y) < 90)) {
+      position.x += 260; // beside the steps already there, not on top of them
+    }
     setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })),
       { id, type: "step", position, selected: true, data: { kind, config: DEFAULTS[kind]() } }]);
     if (from && !LEGS[from.data.kind] && from.data.kind !== "exit" && !edges.some((e) => e.source === from.id)) {
@@ -138,9 +141,10 @@ function Editor({ initial, ctx }) {
         h(Panel, { node, nodes, edges, trigger, setTrigger: changeTrigger, update, ctx, select, remove,
           connect: link, onPreview: setPreview }))),
     previewed && h("section", { className: "flow-preview card", "aria-label": "Email preview" },
-      h("div", { className: "actions" }, h("h2", null, `Preview: ${previewed.data.config.subject || previewed.id}`),
+      h("div", { className: "flow-preview-head" }, h("h2", null, `Preview: ${previewed.data.config.subject || previewed.id}`),
         h("button", { type: "button", className: "secondary", onClick: () => setPreview(null) }, "Close preview")),
-      h("iframe", { title: "Email preview", sandbox: "", srcDoc: preview.html, id: "flow-preview-frame" })));
+      // No scripts run in the frame; same origin only so it renders in-process.
+      h("iframe", { title: "Email preview", sandbox: "allow-same-origin", srcDoc: preview.html, id: "flow-preview-frame" })));
 }
 
 function mount(root) {
