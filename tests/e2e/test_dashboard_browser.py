@@ -3,7 +3,10 @@ against a real ``letter serve`` sending to a real SMTP server on loopback.
 
 A new user signs in, creates a project, mints a project token, ingests
 contacts with it over HTTP, builds a segment and sees its count, composes and
-sends a broadcast and watches its live counters reach the total; an invited
+sends a broadcast and watches its live counters reach the total; builds a
+sequence with a branch in the flow editor (a TipTap body in its email step,
+wired from the keyboard, previewed and test-sent) whose triggered email
+carries that body; an invited
 member sees no admin screens and is refused when posting one anyway; a
 forged CSRF token is refused; another workspace's URLs are 404. Screenshots
 of each main screen go to ``LETTER_SCREENSHOT_DIR`` (else the test's tmp dir).
@@ -100,12 +103,16 @@ def _ingest(server: LiveServer, key: str) -> None:
 def _invitation_link(smtp: SmtpServer, to: str) -> str:
     wait_for(lambda: to in received(smtp), timeout=30)
     raw = next(m.data for m in smtp.messages if to in m.rcpt_tos)
-    message = email.message_from_bytes(raw)
-    text = next(p.get_payload(decode=True).decode() for p in message.walk()
-                if p.get_content_type() == "text/plain")
+    text = _text_part(raw)
     found = re.search(r"(/invitations/accept\?token=\S+)", text)
     assert found, text
     return found.group(1)
+
+
+def _text_part(raw: bytes) -> str:
+    message = email.message_from_bytes(raw)
+    return next(p.get_payload(decode=True).decode() for p in message.walk()
+                if p.get_content_type() == "text/plain")
 
 
 def test_dashboard_end_to_end(server: LiveServer, smtp: SmtpServer, browser: Any,
@@ -168,6 +175,7 @@ def test_dashboard_end_to_end(server: LiveServer, smtp: SmtpServer, browser: Any
     page.get_by_label("Name").fill("Launch")
     page.get_by_role("button", name="Start a draft").click()
     page.get_by_label("Subject").fill("Hello {{ contact.email }}")
+    expect(page.locator(".body-editor-content")).to_be_visible()  # the island has mounted
     body = page.get_by_role("textbox", name="Body")  # the TipTap island
     body.click()
     page.get_by_role("button", name="Bold").click()
@@ -192,7 +200,7 @@ def test_dashboard_end_to_end(server: LiveServer, smtp: SmtpServer, browser: Any
         f"u{i}@acme.test" for i in range(1, CONTACTS, 2)}
 
     # A sequence from the template flow in the flow editor: add a branch (its
-    # missing legs show on it), undo, save, publish; an event triggers it.
+    # missing legs show on it), undo; a trigger error shows on the trigger.
     page.get_by_role("link", name="Sequences").click()
     page.get_by_label("Name").fill("Onboarding")
     page.get_by_role("button", name="Start from the template flow").click()
@@ -202,14 +210,59 @@ def test_dashboard_end_to_end(server: LiveServer, smtp: SmtpServer, browser: Any
     page.get_by_role("button", name="Save draft").click()
     expect(page.locator("#flow-message")).to_contain_text("Saved (revision 2)")
     expect(page.locator(".flow-node.flow-error")).to_have_count(1)
-    page.screenshot(path=shots / "flow-editor.png", full_page=True)
     page.get_by_role("button", name="Undo").click()
     expect(page.locator(".flow-node")).to_have_count(5)
+    step = page.get_by_label("Step", exact=True)
+    step.select_option("trigger")
+    page.get_by_role("button", name="Add: Event property condition").click()
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator("#flow-message")).to_contain_text("Not saved: trigger.where[0].property")
+    expect(page.locator(".flow-node.flow-trigger.flow-error")).to_have_count(1)
+    page.get_by_role("button", name="Remove Event property condition 1").click()
+    page.get_by_label("Exit when the contact does (event name)").fill("Paid")
+    expect(page.locator(".flow-node.flow-trigger")).to_contain_text("exits on Paid")
+
+    # The welcome email, chosen from the keyboard, gets its body in TipTap.
+    welcome = page.locator(".react-flow__node", has_text="Welcome")
+    welcome.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Email", exact=True)).to_be_visible()
+    body = page.get_by_role("textbox", name="Email body")
+    body.click()
+    page.keyboard.press("Control+A")
+    body.press_sequentially("Thanks for joining Acme. ")
+    page.get_by_role("button", name="Bold").click()
+    body.press_sequentially("Start with your first list.")
+    page.get_by_role("button", name="Bold").click()
+
+    # A branch after it, wired with the "Connect to…" selects (no mouse).
+    page.get_by_role("button", name="+ Branch").click()
+    expect(page.get_by_role("heading", name="Branch", exact=True)).to_be_visible()
+    page.get_by_label('Connect "yes" to…').select_option("wait")
+    page.get_by_label('Connect "no" to…').select_option("exit")
+    branch_id = step.input_value()
+    step.select_option("welcome")
+    page.get_by_label("Connect to…").select_option(branch_id)
+    expect(page.locator(".react-flow__edge")).to_have_count(6)
+    page.get_by_role("button", name="Auto-layout").click()
     page.locator(".flow-node", has_text="Wait").first.click()
     page.get_by_label("Wait (number)").fill("2")
     expect(page.locator(".flow-node", has_text="2 days")).to_have_count(1)
     page.get_by_role("button", name="Save draft").click()
     expect(page.locator("#flow-message")).to_contain_text("Ready to publish")
+
+    # Preview and test-send the email step as edited.
+    step.select_option("welcome")
+    page.get_by_role("button", name="Preview", exact=True).click()
+    frame = page.frame_locator("#flow-preview-frame")
+    expect(frame.locator("strong")).to_have_text("Start with your first list.")
+    page.get_by_role("button", name="Send test").click()
+    expect(page.locator("#flow-try-result")).to_contain_text(f"on its way to {owner}")
+    page.screenshot(path=shots / "flow-editor.png", full_page=True)
+    wait_for(lambda: any(b"[Test] Welcome" in m.data for m in smtp.messages
+                         if owner in m.rcpt_tos))
+
+    # Publish; an event triggers it and the email carries the TipTap body.
     page.get_by_role("button", name="Publish the saved draft").click()
     expect(page.get_by_text("Published as version 1.")).to_be_visible()
     before = len(smtp.messages)
@@ -217,10 +270,13 @@ def test_dashboard_end_to_end(server: LiveServer, smtp: SmtpServer, browser: Any
                       headers={"Authorization": f"Bearer {key}"}, timeout=30)
     assert done.status_code == 200, done.text
     wait_for(lambda: any(b"Welcome, u3@acme.test" in m.data for m in smtp.messages[before:]))
+    sent = next(m.data for m in smtp.messages[before:] if b"Welcome, u3@acme.test" in m.data)
+    assert "Thanks for joining Acme. Start with your first list." in _text_part(sent)
 
     # Invite a member; they accept from the emailed link.
     page.get_by_role("link", name="Team").click()
-    page.get_by_label("Email").fill("member@acme.test")
+    expect(page).to_have_url(re.compile(r"/team$"))
+    page.get_by_label("Email", exact=True).fill("member@acme.test")
     page.get_by_role("button", name="Send invitation").click()
     expect(page.get_by_text("Invitation sent.")).to_be_visible()
     page.screenshot(path=shots / "team.png", full_page=True)

@@ -4,6 +4,7 @@ dashboard."""
 from __future__ import annotations
 
 import base64
+import html
 import re
 
 import pytest
@@ -113,3 +114,28 @@ def test_members_cannot_reach_domains(make_client, db):
         assert session.scalars(select(Domain)).all() == []
     # Templates are everyone's, like in the API.
     assert member.get(f"/p/{slug}/templates").status_code == 200
+
+
+def test_logo_width_and_alt_text_preview_and_save(make_client, db):
+    b = browser(make_client, db)
+    slug = new_project(b)
+    url = b.post(f"/p/{slug}/templates", {"name": "Newsletter"}).headers["hx-redirect"]
+    assert 'name="logo_width"' not in b.get(url).text  # no logo, nothing to size
+    csrf = {"X-CSRF-Token": b.csrf, "HX-Request": "true"}
+    b.client.post(f"{url}/logo", files={"file": ("logo.png", PNG, "image/png")}, headers=csrf)
+    page = b.get(url).text
+    assert 'name="logo_width"' in page and 'value="120"' in page and 'name="logo_alt"' in page
+    fields = {"name": "Newsletter", "background": "#ffffff", "content": "#ffffff",
+              "text": "#111111", "accent": "#4f46e5", "font": "system", "align": "center",
+              "footer_text": "", "footer_address": "", "logo_width": "200",
+              "logo_alt": "Acme & Co"}
+    preview = html.unescape(b.post(f"{url}/preview", fields).text)  # the iframe's srcdoc
+    assert 'alt="Acme &amp; Co"' in preview and re.search(r'width="200(px)?"', preview)
+    for width in ("15", "601", "wide"):
+        bad = b.post(url, {**fields, "logo_width": width})
+        assert bad.status_code == 400 and 'id="e-logo_width"' in bad.text, width
+    long = b.post(url, {**fields, "logo_alt": "x" * 201})
+    assert long.status_code == 400 and 'id="e-logo_alt"' in long.text
+    assert b.post(url, fields).headers["hx-redirect"].endswith("?saved=1")
+    logo = _templates(db)["Newsletter"].design["logo"]
+    assert logo["width"] == 200 and logo["alt"] == "Acme & Co" and logo["url"].startswith("http")

@@ -45,7 +45,9 @@ SAMPLE = {"type": "doc", "content": [
                                                               "attrs": {"href": "https://example.com"}}]},
                                       {"type": "text", "text": " and the footer below."}]}]}
 DESIGN_FIELDS = ("background", "content", "text", "accent", "font", "align", "footer_text",
-                 "footer_address")
+                 "footer_address", "logo_width", "logo_alt")
+LOGO_WIDTH = (16, 600)  # the design's Logo.width bounds
+LOGO_ALT_MAX = 200
 
 
 def design_of(form: dict[str, str], base: dict[str, Any]) -> dict[str, Any]:
@@ -57,7 +59,29 @@ def design_of(form: dict[str, str], base: dict[str, Any]) -> dict[str, Any]:
             patch[key] = form[key]
     patch["footer"] = {"text": form.get("footer_text", ""),
                        "address": form.get("footer_address", "")}
+    logo = _logo_patch(form, base)
+    if logo:
+        patch["logo"] = logo
     return normalise_design(patch, base)
+
+
+def _logo_patch(form: dict[str, str], base: dict[str, Any]) -> dict[str, Any]:
+    """The uploaded logo's width (pixels) and alt text, when the form has them."""
+    if not isinstance(base.get("logo"), dict):
+        return {}
+    patch: dict[str, Any] = {}
+    if "logo_width" in form:
+        width = form["logo_width"].strip()
+        if not width.isdigit() or not LOGO_WIDTH[0] <= int(width) <= LOGO_WIDTH[1]:
+            raise Invalid(f"logo_width: must be a whole number of pixels from {LOGO_WIDTH[0]} "
+                          f"to {LOGO_WIDTH[1]}")
+        patch["width"] = int(width)
+    if "logo_alt" in form:
+        alt = form["logo_alt"].strip()
+        if len(alt) > LOGO_ALT_MAX:
+            raise Invalid(f"logo_alt: at most {LOGO_ALT_MAX} characters")
+        patch["alt"] = alt
+    return patch
 
 
 def _preview_html(design: dict[str, Any]) -> str:
@@ -124,7 +148,7 @@ def save_template(request: Request, slug: str, template_id: str, dash: PostDep,
                                   design=design)
     except LetterError as exc:
         return _editor(dash, project, template, exc.status, form=form,
-                       errors=field_errors(exc, ("name", "design")))
+                       errors=field_errors(exc, ("name", "design", "logo_width", "logo_alt")))
     return redirect(request, f"/p/{project.slug}/templates/{template.id}?saved=1")
 
 

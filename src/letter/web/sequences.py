@@ -1,34 +1,41 @@
 """Sequences: the list (a new one starts from a template flow), the flow
-editor island, saving the draft with its expected revision, publishing,
-versions and activity (per-node counts shown on the graph)."""
+editor island, saving the draft with its expected revision, previewing and
+test-sending an email step as edited, publishing, versions and activity
+(per-node counts shown on the graph)."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from letter.api.errors import JSONBytes, error_response
 from letter.db.pagination import PageParams
 from letter.errors import Invalid, LetterError
 from letter.projects.models import Project
-from letter.sequences import service
+from letter.sequences import content, service
 from letter.sequences.activity import activity
 from letter.sequences.models import Sequence
-from letter.sequences.schemas import DraftIn
+from letter.sequences.schemas import DraftIn, EmailNodeIn, PreviewOut, TestEmailOut
+from letter.templates import service as templates
 from letter.web.context import (
+    CSRF_HEADER,
     Dash,
     DashDep,
     FieldsDep,
     PageRoute,
     PostDep,
     parse_form,
+    posted,
     redirect,
     uuid_or_404,
 )
+from letter.web.session import runtime_of
 
 router = APIRouter(prefix="/p/{slug}/sequences", include_in_schema=False,
                    route_class=PageRoute)
@@ -91,7 +98,9 @@ def _editor(dash: Dash, project: Project, sequence: Sequence, status: int = 200,
     stats = activity(dash.session, sequence)
     initial = {"graph": sequence.draft_graph, "trigger": sequence.trigger,
                "revision": sequence.draft_revision,
-               "stats": {n["node_id"]: n for n in stats["nodes"]}}
+               "stats": {n["node_id"]: n for n in stats["nodes"]},
+               "templates": [{"id": str(t.id), "name": t.name} for t in
+                             templates.list_templates(dash.session, project.id, LISTED).items]}
     versions = service.list_versions(dash.session, sequence, PageParams(limit=20)).items
     return dash.page("dash/sequence.html", status, project=project, sequence=sequence,
                      initial=orjson.dumps(initial).decode(), activity=stats,
@@ -104,34 +113,75 @@ def editor(slug: str, sequence_id: str, dash: DashDep) -> Response:
     return _editor(dash, *_get(dash, slug, sequence_id))
 
 
+async def _json_body(request: Request) -> Any:
+    try:
+        return orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        raise Invalid("Malformed JSON body.") from None
+
+
+async def _json_action(request: Request, slug: str, sequence_id: str,
+                       work: Callable[[Dash, Project, Sequence, Any], Response]) -> Response:
+    """An island's JSON call: the body parsed, the CSRF header checked, the
+    sequence found in the caller's project; errors in the API's shape."""
+    try:
+        body = await _json_body(request)
+    except LetterError as exc:
+        return error_response(exc)
+
+    def run() -> Response:
+        try:
+            dash = posted(request, request.headers.get(CSRF_HEADER, ""))
+            project, sequence = _get(dash, slug, sequence_id)
+            return work(dash, project, sequence, body if isinstance(body, dict) else {})
+        except LetterError as exc:
+            return error_response(exc)
+
+    return await run_in_threadpool(run)
+
+
 @router.post("/{sequence_id}/draft")
 async def save_draft_json(request: Request, slug: str, sequence_id: str) -> Response:
     """The island's save: JSON in, ``{revision, errors}`` or the API's error out."""
-    try:
-        body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError:
-        return error_response(Invalid("Malformed JSON body."))
-    return await _in_thread(request, slug, sequence_id, body)
+    def work(dash: Dash, _project: Project, sequence: Sequence, body: Any) -> Response:
+        draft = parse_form(DraftIn, body)
+        saved = service.save_draft(dash.session, sequence, draft.graph, draft.trigger,
+                                   draft.expected_revision)
+        return JSONBytes({"revision": saved.draft_revision,
+                          "errors": service.validate(dash.session, saved)})
+
+    return await _json_action(request, slug, sequence_id, work)
 
 
-async def _in_thread(request: Request, slug: str, sequence_id: str, body: Any) -> Response:
-    from starlette.concurrency import run_in_threadpool
+def _recipient(dash: Dash, node: EmailNodeIn) -> str:
+    return node.recipient_email or dash.user.email
 
-    from letter.web.context import posted
 
-    def work() -> Response:
-        try:
-            dash = posted(request, request.headers.get("x-csrf-token", ""))
-            _project, sequence = _get(dash, slug, sequence_id)
-            draft = parse_form(DraftIn, body if isinstance(body, dict) else {})
-            saved = service.save_draft(dash.session, sequence, draft.graph, draft.trigger,
-                                       draft.expected_revision)
-            errors = service.validate(dash.session, saved)
-        except LetterError as exc:
-            return error_response(exc)
-        return JSONBytes({"revision": saved.draft_revision, "errors": errors})
+@router.post("/{sequence_id}/preview")
+async def preview_json(request: Request, slug: str, sequence_id: str) -> Response:
+    """An email step rendered as edited (the API's preview): ``{html, text}``."""
+    def work(dash: Dash, project: Project, sequence: Sequence, body: Any) -> Response:
+        node = parse_form(EmailNodeIn, body)
+        rendered = content.preview(dash.session, project, sequence, node.node_id, node.config,
+                                   _recipient(dash, node))
+        return JSONBytes(PreviewOut(html=rendered.html, text=rendered.text).model_dump())
 
-    return await run_in_threadpool(work)
+    return await _json_action(request, slug, sequence_id, work)
+
+
+@router.post("/{sequence_id}/test-email")
+async def test_email_json(request: Request, slug: str, sequence_id: str) -> Response:
+    """A ``[Test]`` copy of an email step as edited (the API's test-email):
+    ``{message_id, to}``."""
+    def work(dash: Dash, project: Project, sequence: Sequence, body: Any) -> Response:
+        node = parse_form(EmailNodeIn, body)
+        message = content.send_test(dash.session, project, sequence, node.node_id, node.config,
+                                    _recipient(dash, node),
+                                    runtime_of(request).settings.sending_domain)
+        return JSONBytes(TestEmailOut(message_id=str(message.id), to=message.to_email)
+                         .model_dump())
+
+    return await _json_action(request, slug, sequence_id, work)
 
 
 @router.post("/{sequence_id}/publish")
