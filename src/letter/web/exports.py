@@ -18,11 +18,19 @@ from letter.clock import utcnow
 from letter.db.pagination import PageParams
 from letter.errors import LetterError
 from letter.imports import exports
-from letter.imports.models import ExportStatus
+from letter.imports.models import ExportJob, ExportStatus
 from letter.imports.schemas import ExportCreate
 from letter.projects.models import Project
 from letter.web.contacts import filter_options
-from letter.web.context import Dash, DashDep, PageRoute, PostDep, parse_form, redirect
+from letter.web.context import (
+    Dash,
+    DashDep,
+    PageRoute,
+    PostDep,
+    parse_form,
+    redirect,
+    uuid_or_404,
+)
 from letter.web.session import runtime_of
 
 __all__ = ["describe", "export_params", "router"]
@@ -65,30 +73,37 @@ def describe(params: dict[str, Any], names: dict[str, str]) -> str:
     return ", ".join(parts) or "all contacts"
 
 
-def _rows(dash: Dash, project: Project) -> list[dict[str, Any]]:
-    runtime = runtime_of(dash.request)
-    links, now, names = links_of(runtime), utcnow(), _names(dash, project)
-    found = exports.list_exports(dash.session, project.id, PageParams(limit=RECENT)).items
-    return [{"export": e, "what": describe(e.params, names),
-             "url": exports.download_url(e, links, now)} for e in found]
+def _row(dash: Dash, export: ExportJob, names: dict[str, str]) -> dict[str, Any]:
+    url = exports.download_url(export, links_of(runtime_of(dash.request)), utcnow())
+    return {"export": export, "what": describe(export.params, names), "url": url}
 
 
-def _page(dash: Dash, project: Project, template: str = "dash/exports.html",
+def _page(dash: Dash, project: Project, found: list[ExportJob], poll_url: str,
           status: int = 200, **context: Any) -> Response:
-    rows = _rows(dash, project)
-    polling = any(r["export"].status in WORKING for r in rows)
-    return dash.page(template, status, project=project, rows=rows, polling=polling, **context)
+    names = _names(dash, project)
+    rows = [_row(dash, e, names) for e in found]
+    polling = any(e.status in WORKING for e in found)
+    return dash.page("dash/exports.html", status, project=project, rows=rows, polling=polling,
+                     poll_url=poll_url, **context)
+
+
+def _recent(dash: Dash, project: Project, status: int = 200, **context: Any) -> Response:
+    found = exports.list_exports(dash.session, project.id, PageParams(limit=RECENT)).items
+    return _page(dash, project, found, f"/p/{project.slug}/exports", status, **context)
 
 
 @router.get("")
 def exports_page(slug: str, dash: DashDep) -> Response:
-    return _page(dash, dash.project(slug))
+    return _recent(dash, dash.project(slug))
 
 
-@router.get("/table")
-def exports_table(slug: str, dash: DashDep) -> Response:
-    """The list alone, polled while an export is being written."""
-    return _page(dash, dash.project(slug), "dash/_exports_table.html")
+@router.get("/{export_id}")
+def export_page(slug: str, export_id: str, dash: DashDep) -> Response:
+    """One export, polled until its file is ready."""
+    project = dash.project(slug)
+    export = exports.get_export(dash.session, project.id, uuid_or_404(export_id))
+    return _page(dash, project, [export], f"/p/{project.slug}/exports/{export.id}",
+                 single=True)
 
 
 @router.post("")
@@ -102,7 +117,7 @@ def start_export(request: Request, slug: str, dash: PostDep, q: Choice = "",
         export = exports.create_export(dash.session, project.id, dash.user.id, params)
     except LetterError as exc:
         return _refused(request, dash, project, exc)
-    return redirect(request, f"/p/{project.slug}/exports?started={export.id}")
+    return redirect(request, f"/p/{project.slug}/exports/{export.id}?started=1")
 
 
 def _refused(request: Request, dash: Dash, project: Project, exc: LetterError) -> Response:
@@ -111,6 +126,6 @@ def _refused(request: Request, dash: Dash, project: Project, exc: LetterError) -
     if request.headers.get("hx-request"):
         response = dash.page("dash/_alert.html", exc.status, message=exc.message)
     else:
-        response = _page(dash, project, status=exc.status, error=exc.message)
+        response = _recent(dash, project, exc.status, error=exc.message)
     response.headers.update(headers)
     return response
