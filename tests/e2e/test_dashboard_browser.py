@@ -8,7 +8,9 @@ sequence with a branch in the flow editor (a TipTap body in its email step,
 wired from the keyboard, previewed and test-sent) whose triggered email
 carries that body; an invited
 member sees no admin screens and is refused when posting one anyway; a
-forged CSRF token is refused; another workspace's URLs are 404. Screenshots
+forged CSRF token is refused; another workspace's URLs are 404. A CSV goes
+through the import wizard to the contacts list, and an export of a filter is
+downloaded and read. Screenshots
 of each main screen go to ``LETTER_SCREENSHOT_DIR`` (else the test's tmp dir).
 
 Skips without /usr/bin/chromium, unless ``LETTER_REQUIRE_CHROMIUM=1`` (CI).
@@ -16,7 +18,10 @@ Skips without /usr/bin/chromium, unless ``LETTER_REQUIRE_CHROMIUM=1`` (CI).
 
 from __future__ import annotations
 
+import csv
 import email
+import io
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -322,3 +327,82 @@ def test_dashboard_end_to_end(server: LiveServer, smtp: SmtpServer, browser: Any
         response = stranger.goto(path)
         assert response is not None and response.status == 404, path
     assert len(list(shots.glob("*.png"))) >= 9
+
+
+PEOPLE = ("Email,First name,Plan,Notes,Status\n"
+          "ada@acme.test,Ada,pro,likes tea,subscribed\n"
+          "bob@acme.test,Bob,free,,unsubscribed\n"
+          "cy@acme.test,Cy,pro,,subscribed\n"
+          "not-an-address,Dee,free,,subscribed\n"
+          "eve@acme.test,Eve,team,call back,opted out\n")
+
+
+def test_import_wizard_and_export_download(server: LiveServer, browser: Any,
+                                           shots: Path) -> None:
+    """A CSV through the wizard (mapping changed, a list attached), its
+    progress to the end, the contacts it made; then an export of a filter,
+    downloaded and read."""
+    owner = "owner@acme.test"
+    done = server.letter("admin", "bootstrap", "--email", owner, "--workspace", "Acme",
+                         "--password", PASSWORD, "--json")
+    assert done.returncode == 0, done.stderr
+    pat = {"Authorization": f"Bearer {json.loads(done.stdout)['token']}"}
+    page = _page(browser, server)
+    _sign_in(page, owner)
+    page.get_by_label("Name").fill("Acme")
+    page.get_by_role("button", name="Create project").click()
+    expect(page).to_have_url(re.compile(r"/p/acme$"))
+    made = httpx.post(f"{server.base_url}/v1/projects/acme/lists", json={"name": "Imported"},
+                      headers=pat, timeout=30)
+    assert made.status_code == 201, made.text
+
+    # The wizard: choose the file, the suggested mapping, change two columns.
+    page.get_by_role("link", name="Imports").click()
+    expect(page.get_by_text("No import yet")).to_be_visible()
+    page.get_by_role("link", name="New import").first.click()
+    page.get_by_label("CSV file", exact=True).set_input_files(
+        {"name": "people.csv", "mimeType": "text/csv", "buffer": PEOPLE.encode()})
+    expect(page.locator("#file-facts")).to_contain_text("5 columns, comma-separated")
+    expect(page.get_by_label("Import Email as")).to_have_value("email")
+    expect(page.get_by_label("Import Status as")).to_have_value("status")
+    expect(page.get_by_label("Trait name for First name")).to_have_value("first_name")
+    page.get_by_label("Import Notes as").select_option("ignore")
+    expect(page.get_by_label("Trait name for Notes")).to_be_hidden()
+    page.get_by_label("Trait name for Plan").fill("tier")
+    page.get_by_label("Imported", exact=True).check()
+    page.screenshot(path=shots / "import-wizard.png", full_page=True)
+    page.get_by_role("button", name="Start import").click()
+
+    # The progress page polls to the end; the bad row is in the error report.
+    expect(page).to_have_url(re.compile(r"/p/acme/imports/[0-9a-f-]{36}$"))
+    expect(page.locator("#import-status")).to_have_text("completed", timeout=60_000)
+    expect(page.locator("#import-created")).to_have_text("4")
+    expect(page.locator("#import-errors")).to_have_text("1")
+    report = httpx.get(page.locator("#error-report").get_attribute("href") or "", timeout=30)
+    assert report.status_code == 200 and "not-an-address" in report.text
+    page.screenshot(path=shots / "import-progress.png", full_page=True)
+    page.get_by_role("link", name="See the contacts").click()
+    expect(page.locator("#contacts-total")).to_have_text("4")
+    page.get_by_label("List").select_option(label="Imported")
+    expect(page.locator("#contacts-total")).to_have_text("4")
+    page.get_by_role("link", name="eve@acme.test").click()
+    expect(page.locator("#traits")).to_contain_text('"tier": "team"')
+    expect(page.locator("#traits")).not_to_contain_text("call back")
+
+    # Export the unsubscribed ones and download the file.
+    page.get_by_role("link", name="Contacts").click()
+    page.get_by_label("Status").select_option("unsubscribed")
+    expect(page.locator("#contacts-total")).to_have_text("2")
+    page.get_by_role("button", name="Export").click()
+    expect(page).to_have_url(re.compile(r"/p/acme/exports/[0-9a-f-]{36}\?started=1$"))
+    link = page.get_by_role("link", name="Download CSV")
+    expect(link).to_be_visible(timeout=60_000)
+    with page.expect_download() as got:
+        link.click()
+    rows = list(csv.DictReader(io.StringIO(Path(got.value.path()).read_text("utf-8"))))
+    assert sorted((r["email"], r["status"], r["tier"], r["lists"]) for r in rows) == [
+        ("bob@acme.test", "unsubscribed", "free", "Imported"),
+        ("eve@acme.test", "unsubscribed", "team", "Imported")]
+    page.get_by_role("link", name="All recent exports").click()
+    expect(page.locator("#exports-table")).to_contain_text("unsubscribed")
+    page.screenshot(path=shots / "exports.png", full_page=True)

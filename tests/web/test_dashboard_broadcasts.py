@@ -126,3 +126,27 @@ def test_the_body_editor_json_is_stored_and_a_bad_document_is_refused(make_clien
     assert _broadcast(db).body_doc == doc
     # The page gives the editor the stored document back.
     assert "&#34;marks&#34;" in b.get(url).text
+
+
+def test_the_composer_picks_a_topic(make_client, db):
+    from letter.audience import topics
+    from letter.projects.models import Project
+
+    b = browser(make_client, db)
+    slug = new_project(b)
+    with db.session() as session:
+        project = session.scalar(select(Project))
+        news = topics.create_topic(session, project.id, name="News", description=None)
+    url = _draft(b, slug)
+    page = b.get(url).text
+    assert 'id="f-topic_id"' in page and "Subscribers of News" in page
+    form = {"name": "Launch", "subject": "Hi", "body": "x", "audience": "everyone"}
+    saved = b.post(url, {**form, "topic_id": str(news.id)})
+    assert saved.headers["hx-redirect"].endswith("?saved=1"), saved.text
+    assert _broadcast(db).topic_id == news.id
+    assert f'value="{news.id}" selected' in b.get(url).text
+    gone = b.post(url, {**form, "topic_id": "00000000-0000-0000-0000-000000000000"})
+    assert gone.status_code == 400 and 'id="e-topic_id"' in gone.text
+    assert "topic_id: no topic" in gone.text and _broadcast(db).topic_id == news.id
+    b.post(url, {**form, "topic_id": ""})
+    assert _broadcast(db).topic_id is None

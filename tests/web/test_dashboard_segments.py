@@ -86,3 +86,45 @@ def test_segments_of_another_workspace_are_404(make_client, db):
     assert ours.get(f"/p/{ours_slug}/segments/{seg_id}").status_code == 404
     assert ours.post(f"/p/{ours_slug}/segments/{seg_id}/delete").status_code == 404
     assert ours.get("/p/theirs/segments").status_code == 404
+
+
+def test_list_and_topic_conditions(make_client, db):
+    from letter.audience import service as audience
+    from letter.audience import topics
+    from letter.projects.models import Project
+
+    b = browser(make_client, db)
+    slug = new_project(b)
+    _seed(b, slug, 4)
+    with db.session() as session:
+        project = session.scalar(select(Project))
+        vip = audience.create_list(session, project.id, "VIP", None)
+        audience.add_members(session, project.id, vip.id, external_ids=["u0", "u1", "u2"])
+        news = topics.create_topic(session, project.id, name="News", description=None,
+                                   default="opt_out")
+    form = {"name": "VIP", "r.kind": "group", "r.op": "and"}
+    grown = b.post(f"/p/{slug}/segments/builder", {**form, "edit": "add-list:r"}).text
+    assert 'name="r.0.list"' in grown and ">VIP<" in grown and "is not in the list" in grown
+    grown = b.post(f"/p/{slug}/segments/builder",
+                   {**form, "r.0.kind": "list", "r.0.member": "true", "edit": "add-topic:r"})
+    assert 'name="r.1.topic"' in grown.text and ">News<" in grown.text
+    # No list chosen yet: the API's message, at that condition.
+    unchosen = b.post(f"/p/{slug}/segments/preview", {**form, "r.0.kind": "list",
+                                                      "r.0.member": "true", "r.0.list": ""})
+    assert "filter.children[0].listId: must be a list id (uuid)" in unchosen.text
+    members = {**form, "r.0.kind": "list", "r.0.member": "true", "r.0.list": str(vip.id)}
+    assert COUNT.search(b.post(f"/p/{slug}/segments/preview", members).text).group(1) == "3"
+    not_news = {**members, "r.1.kind": "topic", "r.1.subscribed": "false",
+                "r.1.topic": str(news.id)}
+    assert COUNT.search(b.post(f"/p/{slug}/segments/preview", not_news).text).group(1) == "3"
+    saved = b.post(f"/p/{slug}/segments", not_news)
+    assert saved.headers["hx-redirect"].startswith(f"/p/{slug}/contacts?segment=")
+    ((_, spec),) = _segments(db)
+    assert spec["children"] == [
+        {"kind": "list", "listId": str(vip.id), "member": True},
+        {"kind": "topic", "topicId": str(news.id), "subscribed": False}]
+    with db.session() as session:
+        seg_id = session.scalar(select(Segment.id))
+    page = b.get(f"/p/{slug}/segments/{seg_id}").text
+    assert re.search(rf'name="r.0.list".*?value="{vip.id}" selected', page, re.S)
+    assert re.search(r'name="r.1.subscribed".*?value="false" selected', page, re.S)

@@ -24,7 +24,11 @@ def _leaf():
         st.none() | st.tuples(st.integers(1, 500), st.sampled_from(["hour", "day"])))
     suppression = st.builds(lambda b: {"kind": "suppression", "includesSuppressed": b},
                             st.booleans())
-    return trait | event | suppression
+    in_list = st.builds(lambda i, b: {"kind": "list", "listId": str(i), "member": b},
+                        st.uuids(), st.booleans())
+    topic = st.builds(lambda i, b: {"kind": "topic", "topicId": str(i), "subscribed": b},
+                      st.uuids(), st.booleans())
+    return trait | event | suppression | in_list | topic
 
 
 SPECS = st.recursive(
@@ -46,9 +50,14 @@ def test_every_filterspec_survives_the_form(spec):
 
 def test_edits_add_and_remove_and_renumber():
     tree = from_form({})
-    for edit in ("add-trait:r", "add-group:r", "add-event:r.1", "add-suppression:r"):
+    for edit in ("add-trait:r", "add-group:r", "add-event:r.1", "add-suppression:r",
+                 "add-list:r", "add-topic:r.1"):
         tree = apply_edit(tree, edit)
-    assert [c.kind for c in tree.children] == ["trait", "group", "suppression"]
+    assert [c.kind for c in tree.children] == ["trait", "group", "suppression", "list"]
+    assert tree.children[3].values == {"member": "true"}
+    assert tree.children[1].children[1].values == {"subscribed": "true"}
+    tree = apply_edit(tree, "remove:r.3")
+    tree = apply_edit(tree, "remove:r.1.1")
     assert tree.children[1].children[0].path == "r.1.0"
     tree = apply_edit(tree, "remove:r.0")
     assert [c.path for c in tree.children] == ["r.0", "r.1"]

@@ -27,6 +27,13 @@ def links_of(runtime: Runtime) -> DownloadLinks:
     return DownloadLinks(runtime.settings.secret_key or "", runtime.settings.public_url)
 
 
+def error_report_link(runtime: Runtime, import_id: uuid.UUID) -> LinkOut:
+    """The signed, short-lived link to an import's error report."""
+    expires_at = utcnow() + LINK_LIFETIME
+    return LinkOut(url=links_of(runtime).url("import-errors", import_id, expires_at=expires_at),
+                   expires_at=expires_at)
+
+
 def _upload(file: UploadFile | None) -> service.Upload | None:
     return None if file is None else service.Upload(file.file, file.filename or "upload.csv")
 
@@ -72,9 +79,7 @@ def get_import(import_id: uuid.UUID, project: ProjectDep, session: SessionDep) -
 def error_report(import_id: uuid.UUID, project: ProjectDep, session: SessionDep,
                  runtime: RuntimeDep) -> LinkOut:
     job = service.get_import(session, project.id, import_id)
-    expires_at = utcnow() + LINK_LIFETIME
-    return LinkOut(url=links_of(runtime).url("import-errors", job.id, expires_at=expires_at),
-                   expires_at=expires_at)
+    return error_report_link(runtime, job.id)
 
 
 @router.post("/{import_id}/cancel", response_model=ImportOut)

@@ -1,6 +1,7 @@
 """The contacts list of the dashboard: a keyset page of a project's contacts,
-narrowed by a saved segment, a subscription status and a search, with a
-total that never costs a count over the whole table.
+narrowed by a saved segment, a static list, a topic's subscribers, a
+subscription status and a search, with a total that never costs a count over
+the whole table.
 
 >>> found = browse(session, project.id, PageParams(limit=50), status="unsubscribed",
 ...                search="ada@")                                     # doctest: +SKIP
@@ -18,13 +19,15 @@ from enum import StrEnum
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from letter.audience.service import get_list
+from letter.audience.topics import get_topic
 from letter.clock import utcnow
 from letter.contacts.counts import BOUND, bounded_count, totals
 from letter.contacts.models import Contact
 from letter.db.pagination import PageParams, PageResult, paginate
-from letter.errors import Invalid
+from letter.errors import Invalid, NotFound
 from letter.segments.compile import compile_filter
-from letter.segments.filter import parse_filter
+from letter.segments.filter import ListFilter, TopicFilter, parse_filter
 from letter.segments.service import _dialect, get_segment
 
 __all__ = ["Browsed", "Status", "browse"]
@@ -47,17 +50,43 @@ def _like_prefix(text: str) -> str:
     return escaped + "%"
 
 
+def _audience_spec(session: Session, project_id: uuid.UUID, list_id: uuid.UUID | None,
+                   topic_id: uuid.UUID | None) -> list[ListFilter | TopicFilter]:
+    """The list and topic filters as the FilterSpec conditions segments use
+    (a topic's subscribers: a recorded choice, else the topic's default)."""
+    specs: list[ListFilter | TopicFilter] = []
+    if list_id is not None:
+        try:
+            get_list(session, project_id, list_id)
+        except NotFound as exc:
+            raise Invalid(f"list: {exc.message}") from exc
+        specs.append(ListFilter(listId=list_id, member=True))
+    if topic_id is not None:
+        try:
+            get_topic(session, project_id, topic_id)
+        except NotFound as exc:
+            raise Invalid(f"topic: {exc.message}") from exc
+        specs.append(TopicFilter(topicId=topic_id, subscribed=True))
+    return specs
+
+
 def browse(session: Session, project_id: uuid.UUID, page: PageParams, *,
            segment_id: uuid.UUID | None = None, status: str | None = None,
-           search: str | None = None, now: datetime | None = None) -> Browsed:
+           search: str | None = None, list_id: uuid.UUID | None = None,
+           topic_id: uuid.UUID | None = None, now: datetime | None = None) -> Browsed:
     """Contacts in creation order. ``search`` matches the start of an email
-    address (any case) or a whole external id."""
+    address (any case) or a whole external id; ``list_id`` keeps a list's
+    members, ``topic_id`` a topic's subscribers."""
     stmt = select(Contact).where(Contact.project_id == project_id)
+    now = now or utcnow()
     segment = None
     if segment_id is not None:
         segment = get_segment(session, project_id, segment_id)
         spec = parse_filter(segment.filter)
-        stmt = stmt.where(compile_filter(spec, project_id, now or utcnow(), _dialect(session)))
+        stmt = stmt.where(compile_filter(spec, project_id, now, _dialect(session)))
+    audience = _audience_spec(session, project_id, list_id, topic_id)
+    for condition in audience:
+        stmt = stmt.where(compile_filter(condition, project_id, now, _dialect(session)))
     if status:
         if status not in set(Status):
             raise Invalid('status: must be "subscribed" or "unsubscribed"')
@@ -73,9 +102,9 @@ def browse(session: Session, project_id: uuid.UUID, page: PageParams, *,
                         Contact.email_key.like(_like_prefix(prefix), escape="\\"))
         stmt = stmt.where(or_(by_email, Contact.external_id == search))
     result = paginate(session, stmt, Contact, page)
-    if segment is not None and not status and not search and segment.count is not None:
+    if segment is not None and not (status or search or audience) and segment.count is not None:
         return Browsed(result, f"{segment.count:,}", segment.counted_at)
-    if segment is None and not search:
+    if segment is None and not (search or audience):
         t = totals(session, project_id)
         if not status:
             return Browsed(result, t.label, t.counted_at)

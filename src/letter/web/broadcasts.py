@@ -1,5 +1,5 @@
 """Broadcasts: the list, the composer (subject, preview text, body, template,
-audience), preflight with who is left out and why, a test send, scheduling,
+audience, topic), preflight with who is left out and why, a test send, scheduling,
 and the live page whose counters poll while it sends; pause, resume, cancel.
 
 Every action calls the service the API's broadcast routes call.
@@ -14,6 +14,7 @@ import orjson
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from letter.audience import topics
 from letter.broadcasts import service
 from letter.broadcasts.live import live
 from letter.broadcasts.models import Broadcast, BroadcastStatus
@@ -44,8 +45,8 @@ router = APIRouter(prefix="/p/{slug}/broadcasts", include_in_schema=False,
                    route_class=PageRoute)
 
 Text = Annotated[str, Form(max_length=100_000)]
-FIELDS = ("name", "subject", "preview", "body", "body_doc", "template_id", "audience", "to",
-          "as_external_id", "scheduled_at", "local_time")
+FIELDS = ("name", "subject", "preview", "body", "body_doc", "template_id", "audience",
+          "topic_id", "to", "as_external_id", "scheduled_at", "local_time")
 EVERYONE = "everyone"
 LIVE_STATES = (BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING)
 
@@ -142,16 +143,20 @@ def _page(dash: Dash, project: Project, broadcast: Broadcast, status: int = 200,
             "preview": broadcast.preview or "", "body": body_text(broadcast.body_doc),
             "body_doc": orjson.dumps(broadcast.body_doc).decode() if broadcast.body_doc else "",
             "template_id": str(broadcast.template_id or ""),
-            "audience": audience_value(broadcast.audience)} | context.pop("form", {})
+            "audience": audience_value(broadcast.audience),
+            "topic_id": str(broadcast.topic_id or "")} | context.pop("form", {})
     options = segments.list_segments(dash.session, project.id, PageParams(limit=100)).items
     designs = templates.list_templates(dash.session, project.id, PageParams(limit=100)).items
+    subjects = topics.list_topics(dash.session, project.id, PageParams(limit=100)).items
     context.setdefault("preflight", None)
     audiences = [("", "Choose…"), (EVERYONE, "All contacts")]
     audiences += [(str(s.id), f"Segment: {s.name}") for s in options]
     return dash.page("dash/broadcast.html", status, project=project, broadcast=broadcast,
                      form=form, segments=options, audiences=audiences,
                      designs=[("", "The default template")]
-                     + [(str(t.id), t.name) for t in designs], **context)
+                     + [(str(t.id), t.name) for t in designs],
+                     topics=[("", "No topic: the whole audience")]
+                     + [(str(t.id), f"Subscribers of {t.name}") for t in subjects], **context)
 
 
 def _get(dash: Dash, slug: str, broadcast_id: str) -> tuple[Project, Broadcast]:
@@ -176,16 +181,17 @@ def live_fragment(slug: str, broadcast_id: str, dash: DashDep) -> Response:
 def save(request: Request, slug: str, broadcast_id: str, dash: PostDep, name: Text = "",
          subject: Text = "", preview: Text = "", body: Text = "", template_id: Text = "",
          audience: Text = "", body_doc: Annotated[str, Form(max_length=1_000_000)] = "",
-         ) -> Response:
+         topic_id: Text = "") -> Response:
     project, broadcast = _get(dash, slug, broadcast_id)
     form = {"name": name, "subject": subject, "preview": preview, "body": body,
-            "body_doc": body_doc, "template_id": template_id, "audience": audience}
+            "body_doc": body_doc, "template_id": template_id, "audience": audience,
+            "topic_id": topic_id}
     try:
         doc = edited_doc(body_doc, body)
         changes = parse_form(BroadcastUpdate, {
             "name": name, "subject": subject or None, "preview": preview or None,
             "body_doc": doc, "template_id": template_id or None,
-            "audience": _audience(audience)})
+            "audience": _audience(audience), "topic_id": topic_id or None})
         service.update_broadcast(dash.session, project.id, broadcast.id,
                                  changes.model_dump(exclude_unset=True))
     except LetterError as exc:

@@ -1,5 +1,6 @@
-"""The audience screens: contacts (search, filters, keyset pages, a total
-from cached counters), a contact's page (traits, account, events, messages,
+"""The audience screens: contacts (search; segment, list, topic and status
+filters; keyset pages; a total from cached counters; an export of what the
+filters show), a contact's page (traits, account, events, messages,
 suppress and resubscribe), accounts, the events stream and traits."""
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from letter.audience import service as audience
+from letter.audience import topics
 from letter.contacts import service
 from letter.contacts.traits import summarise_traits
 from letter.db.pagination import PageParams
@@ -17,7 +20,7 @@ from letter.delivery import service as delivery
 from letter.errors import LetterError
 from letter.segments import service as segments
 from letter.segments.browse import Status, browse
-from letter.web.context import DashDep, PageRoute, PostDep, redirect, uuid_or_404
+from letter.web.context import Dash, DashDep, PageRoute, PostDep, redirect, uuid_or_404
 
 router = APIRouter(prefix="/p/{slug}", include_in_schema=False, route_class=PageRoute)
 
@@ -26,6 +29,8 @@ PAGE = 50
 TRAITS_SAMPLE = 1_000
 Cursor = Annotated[str, Query(max_length=200)]
 Id = Annotated[str, Query(min_length=1, max_length=320)]
+Choice = Annotated[str, Query(max_length=40)]
+OPTIONS = PageParams(limit=100)
 
 
 def _fragment(request: Request) -> bool:
@@ -33,20 +38,30 @@ def _fragment(request: Request) -> bool:
     return bool(request.headers.get("hx-request")) and not request.headers.get("hx-boosted")
 
 
+def filter_options(dash: Dash, project_id: Any) -> dict[str, Any]:
+    """The segments, lists and topics a filter can choose from."""
+    return {"segments": segments.list_segments(dash.session, project_id, OPTIONS).items,
+            "lists": audience.list_lists(dash.session, project_id, OPTIONS).items,
+            "topics": topics.list_topics(dash.session, project_id, OPTIONS).items,
+            "statuses": list(Status)}
+
+
 @router.get("/contacts")
 def contacts(
     request: Request, slug: str, dash: DashDep, q: Annotated[str, Query(max_length=320)] = "",
-    status: Annotated[str, Query(max_length=20)] = "",
-    segment: Annotated[str, Query(max_length=40)] = "", cursor: Cursor = "",
+    status: Annotated[str, Query(max_length=20)] = "", segment: Choice = "",
+    in_list: Annotated[str, Query(alias="list", max_length=40)] = "", topic: Choice = "",
+    cursor: Cursor = "",
 ) -> Response:
     project = dash.project(slug)
-    filters = {"q": q, "status": status, "segment": segment}
-    options = segments.list_segments(dash.session, project.id, PageParams(limit=100)).items
-    context: dict[str, Any] = {"project": project, "filters": filters, "segments": options,
-                               "statuses": list(Status)}
+    filters = {"q": q, "status": status, "segment": segment, "list": in_list, "topic": topic}
+    context: dict[str, Any] = {"project": project, "filters": filters,
+                               **filter_options(dash, project.id)}
     try:
         found = browse(dash.session, project.id, PageParams(limit=PAGE, cursor=cursor or None),
                        segment_id=uuid_or_404(segment) if segment else None,
+                       list_id=uuid_or_404(in_list) if in_list else None,
+                       topic_id=uuid_or_404(topic) if topic else None,
                        status=status or None, search=q)
     except LetterError as exc:
         return dash.page("dash/contacts.html", exc.status, error=exc.message, found=None,

@@ -23,8 +23,13 @@ from letter.segments.filter import OPERATORS
 
 __all__ = ["KINDS", "Node", "apply_edit", "from_form", "from_spec", "node_of_error", "to_spec"]
 
-KINDS = ("trait", "event", "suppression", "group")
+KINDS = ("trait", "event", "suppression", "list", "topic", "group")
 VALUELESS = ("exists", "not_exists")
+# What a new condition of each kind starts with.
+NEW_VALUES: dict[str, dict[str, str]] = {
+    "group": {"op": "and"}, "trait": {"op": "eq"}, "event": {"did": "did", "wunit": "day"},
+    "suppression": {"includes": "false"}, "list": {"member": "true"},
+    "topic": {"subscribed": "true"}}
 ROOT = "r"
 _INDEX = re.compile(r"\.children\[(\d+)\]")
 
@@ -102,6 +107,11 @@ def _spec(node: Node) -> dict[str, Any]:
         return out
     if node.kind == "suppression":
         return {"kind": "suppression", "includesSuppressed": v.get("includes") == "true"}
+    if node.kind == "list":
+        return {"kind": "list", "listId": v.get("list", ""), "member": v.get("member") != "false"}
+    if node.kind == "topic":
+        return {"kind": "topic", "topicId": v.get("topic", ""),
+                "subscribed": v.get("subscribed") != "false"}
     trait: dict[str, Any] = {"kind": "trait", "path": v.get("path", ""), "op": v.get("op", "eq")}
     if trait["op"] not in VALUELESS:
         trait["value"] = v.get("value", "")
@@ -129,6 +139,12 @@ def from_spec(raw: Any, path: str = ROOT) -> Node:
     if kind == "suppression":
         return Node(path, "suppression",
                     {"includes": "true" if raw.get("includesSuppressed") else "false"})
+    if kind == "list":
+        return Node(path, "list", {"list": str(raw.get("listId", "")),
+                                   "member": "false" if raw.get("member") is False else "true"})
+    if kind == "topic":
+        return Node(path, "topic", {"topic": str(raw.get("topicId", "")), "subscribed":
+                                    "false" if raw.get("subscribed") is False else "true"})
     value = raw.get("value")
     return Node(path, "trait", {"path": str(raw.get("path", "")), "op": str(raw.get("op", "eq")),
                                 "value": "" if value is None else str(value).lower()
@@ -144,10 +160,8 @@ def apply_edit(root: Node, edit: str) -> Node:
     if action.startswith("add-") and target.kind == "group":
         kind = action[4:]
         if kind in KINDS:
-            values = {"op": "and"} if kind == "group" else (
-                {"did": "did", "wunit": "day"} if kind == "event" else
-                {"includes": "false"} if kind == "suppression" else {"op": "eq"})
-            target.children.append(Node(f"{path}.{len(target.children)}", kind, values))
+            target.children.append(Node(f"{path}.{len(target.children)}", kind,
+                                        dict(NEW_VALUES[kind])))
     elif action == "remove" and path != ROOT:
         parent = root.find(path.rsplit(".", 1)[0])
         if parent is not None:

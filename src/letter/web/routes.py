@@ -14,7 +14,9 @@ from letter.web import (
     broadcasts,
     contacts,
     device,
+    exports,
     home,
+    imports,
     invitations,
     preferences,
     projects,
@@ -32,6 +34,6 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     for module in (invitations, signin, device, preferences, home, projects, team, contacts,
-                   segments, sequences, broadcasts, sending):
+                   imports, exports, segments, sequences, broadcasts, sending):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

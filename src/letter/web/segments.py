@@ -14,6 +14,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from letter.audience import service as audience
+from letter.audience import topics
 from letter.contacts.counts import totals
 from letter.db.pagination import PageParams
 from letter.errors import LetterError
@@ -43,6 +45,14 @@ from letter.web.filterform import (
 )
 
 router = APIRouter(prefix="/p/{slug}/segments", include_in_schema=False, route_class=PageRoute)
+OPTIONS = PageParams(limit=100)
+
+
+def _choices(dash: Dash, project: Project) -> dict[str, Any]:
+    """What the builder's fields offer: operators, lists and topics."""
+    return {"kinds": KINDS, "operators": OPERATOR_LABELS,
+            "lists": audience.list_lists(dash.session, project.id, OPTIONS).items,
+            "topics": topics.list_topics(dash.session, project.id, OPTIONS).items}
 
 
 @router.get("")
@@ -75,7 +85,7 @@ def _builder(dash: Dash, project: Project, tree: Node, segment: Segment | None,
              template: str = "dash/segment.html") -> Response:
     preview = _preview(dash, project, tree)
     return dash.page(template, status, project=project, tree=tree, segment=segment,
-                     name=name, preview=preview, kinds=KINDS, operators=OPERATOR_LABELS,
+                     name=name, preview=preview, **_choices(dash, project),
                      errors=errors if errors is not None else preview["errors"])
 
 
@@ -95,8 +105,8 @@ def edit_segment(slug: str, segment_id: str, dash: DashDep) -> Response:
         "matches": segment.count, "total": totals(dash.session, project.id).value,
         "problem": None if segment.count is not None else "not counted yet", "errors": {}}
     return dash.page("dash/segment.html", project=project, tree=from_spec(segment.filter),
-                     segment=segment, name=segment.name, preview=cached, kinds=KINDS,
-                     operators=OPERATOR_LABELS, errors={})
+                     segment=segment, name=segment.name, preview=cached,
+                     **_choices(dash, project), errors={})
 
 
 @router.post("/builder")
