@@ -34,11 +34,11 @@ from sqlalchemy import bindparam, text, update
 from sqlalchemy.orm import Session
 
 from letter.audience.service import subscribe_new_contacts
+from letter.db.bulk import BulkWriter
 from letter.emails import email_key
 from letter.imports.lookup import State, accounts, any_email_only, contacts_t, cursor, load, pg
 from letter.imports.rows import WireRow
 from letter.ingestion import hooks
-from letter.db.bulk import BulkWriter
 from letter.ingestion.merge import deep_merge
 from letter.projects.models import Project
 

@@ -17,8 +17,8 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from letter.contacts.models import Account, Contact
-from letter.ids import uuid7
 from letter.db.bulk import BulkWriter
+from letter.ids import uuid7
 
 __all__ = ["State", "accounts", "any_email_only", "contacts_t", "cursor", "load"]
 

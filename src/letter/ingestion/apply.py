@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 
 from letter.audience.service import subscribe_new_contacts
 from letter.contacts.models import Event, MessageReceipt
+from letter.db.bulk import CHUNK, BulkWriter
 from letter.emails import email_key
 from letter.ids import uuid7
 from letter.ingestion import hooks
-from letter.db.bulk import CHUNK, BulkWriter
 from letter.ingestion.lookup import (
     Row,
     accounts_t,
