@@ -87,7 +87,7 @@ def write_chunk(session: Session, broadcast_id: uuid.UUID, sending_domain: str,
         _insert(BulkWriter(session), broadcast, project, contacts, sending_domain, now)
         bump(session, project.id, broadcast.id, {"queued": len(contacts)})
         last = contacts[-1][0]
-        broadcast.snapshot_after = last if isinstance(last, uuid.UUID) else uuid.UUID(hex=last)
+        broadcast.snapshot_after = last if isinstance(last, uuid.UUID) else uuid.UUID(hex=str(last))
         broadcast.recipients += len(contacts)
     broadcast.snapshot_done = len(contacts) < chunk
     broadcast.updated_at = now
@@ -107,7 +107,8 @@ def _insert(writer: BulkWriter, broadcast: Broadcast, project: Project, contacts
     by_zone: dict[str | None, Any] = {}
     stamp = writer.instant(now)
     rows = []
-    ids = uuid7_ints(len(contacts)) if writer.sqlite else uuid7_batch(len(contacts))
+    ids: list[Any] = uuid7_ints(len(contacts)) if writer.sqlite \
+        else uuid7_batch(len(contacts))
     for mid, (contact_id, email, zone) in zip(ids, contacts, strict=True):
         if wall is None:
             send_at = stamp
