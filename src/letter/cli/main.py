@@ -18,6 +18,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from letter.cli.commands import COMMANDS
 from letter.cli.output import styled
+from letter.cli.params import lighten
 
 if TYPE_CHECKING:
     from typer._click import Command, Context, HelpFormatter
@@ -42,6 +43,7 @@ class Root(TyperGroup):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         # Decided per run, not at import: tests run many in one process.
         self.rich_markup_mode = "rich" if styled() else None
+        lighten(self)
         return super().main(*args, **kwargs)
 
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
@@ -69,7 +71,9 @@ def load(name: str, rich_markup_mode: Any = None) -> Command:
         holder.add_typer(found, name=name)
     else:
         holder.command(name)(found)
-    return typer.main.get_group(holder).commands[name]
+    command = typer.main.get_group(holder).commands[name]
+    lighten(command)
+    return command
 
 
 app = typer.Typer(
