@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,10 +33,16 @@ def config_path() -> Path:
 def load() -> dict[str, str]:
     path = config_path()
     try:
-        data = tomllib.loads(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
-        return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return {}  # e.g. CI with LETTER_PAT: no TOML parser to import
+    except OSError as exc:
+        raise SystemExit(f"error: cannot read {path}: {exc}") from exc
+    import tomllib
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise SystemExit(f"error: cannot read {path}: {exc}") from exc
     return {k: v for k, v in data.items() if isinstance(v, str)}
 

@@ -12,6 +12,7 @@ import json
 import sys
 import time
 import uuid
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
@@ -45,13 +46,28 @@ def error_message(response: httpx.Response) -> tuple[str, str]:
         return f"http_{response.status_code}", response.text[:200] or response.reason_phrase
 
 
+def _httpx() -> ModuleType:
+    """httpx without its own command line: ``httpx._main`` imports click, Rich
+    and Pygments (a third of httpx's import time), and httpx only offers
+    ``httpx.main`` from it, which Letter never calls. Marking it missing
+    takes the fallback httpx has for installs without its CLI extra."""
+    if "httpx" not in sys.modules:
+        sys.modules["httpx._main"] = None  # type: ignore[assignment]
+        try:
+            import httpx
+        finally:
+            del sys.modules["httpx._main"]
+    import httpx
+
+    return httpx
+
+
 class Api:
     def __init__(self, credentials: Credentials, require_token: bool = True) -> None:
         if require_token and not credentials.token:
             fail("not logged in. Run `letter login` or set LETTER_PAT.", EXIT_AUTH)
         self.credentials = credentials
-        import httpx
-
+        httpx = _httpx()
         headers = {"User-Agent": f"letter-cli/{__version__}"}
         if credentials.token:
             headers["Authorization"] = f"Bearer {credentials.token}"
@@ -69,8 +85,7 @@ class Api:
         idempotent: bool = False,
     ) -> httpx.Response:
         """The response, whatever its status (retrying transport errors and 429s)."""
-        import httpx
-
+        httpx = _httpx()
         headers = {"Idempotency-Key": str(uuid.uuid4())} if idempotent else {}
         content = None if json_body is None else json.dumps(json_body).encode()
         if content is not None:

@@ -12,13 +12,19 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["Column", "cell", "err", "print_json", "print_object", "print_table"]
+__all__ = ["Column", "cell", "err", "print_json", "print_object", "print_table", "styled"]
 
 Column = tuple[str, str]  # (header, key in the object; dotted for nested)
 
 
 def _interactive() -> bool:
     return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def styled() -> bool:
+    """Whether help is worth Rich's panels: a person at a terminal that takes
+    colour. Otherwise click's plain help, without importing Rich at all."""
+    return _interactive() and not os.environ.get("NO_COLOR")
 
 
 def _console(stderr: bool = False) -> Any:

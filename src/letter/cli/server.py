@@ -1,6 +1,8 @@
 """Server commands of ``letter``: serve, worker, db, admin.
 
-They import the server lazily, so the client commands start fast."""
+They import the server lazily, and the client commands never import this
+module (``letter.cli.commands.COMMANDS`` mounts ``serve``, ``worker``,
+``db_app`` and ``admin_app`` from here)."""
 
 from __future__ import annotations
 
@@ -17,16 +19,8 @@ import typer
 if TYPE_CHECKING:
     from letter.settings import Settings
 
-app = typer.Typer()  # commands collected here, mounted on the real app by register()
 db_app = typer.Typer(no_args_is_help=True, help="Database commands.")
 admin_app = typer.Typer(no_args_is_help=True, help="Instance administration.")
-
-
-def register(root: typer.Typer) -> None:
-    for command in app.registered_commands:
-        root.registered_commands.append(command)
-    root.add_typer(db_app, name="db")
-    root.add_typer(admin_app, name="admin")
 
 
 def _prepare() -> Settings:
@@ -39,7 +33,6 @@ def _prepare() -> Settings:
     return settings
 
 
-@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8300,
@@ -110,7 +103,6 @@ def _configure_logging() -> None:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
-@app.command()
 def worker(
     queues: Annotated[
         str | None,
