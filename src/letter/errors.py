@@ -15,6 +15,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "RateLimited",
+    "ServiceUnavailable",
     "Unauthorized",
 ]
 
@@ -65,3 +66,12 @@ class PayloadTooLarge(LetterError):
 class RateLimited(LetterError):
     code = "rate_limited"
     status = 429
+
+
+class ServiceUnavailable(LetterError):
+    """The database cannot be reached (a restart, a failover, a full pool):
+    nothing was done, and the same request may be sent again after
+    ``retryAfter`` seconds."""
+
+    code = "service_unavailable"
+    status = 503

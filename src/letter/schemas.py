@@ -105,5 +105,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (409, "conflict: state conflict"),
         (413, "payload_too_large: body over the limit"),
         (429, "rate_limited: per-token limit exceeded (Retry-After set)"),
+        (503, "service_unavailable: the database cannot be reached just now; nothing "
+              "was done (Retry-After set)"),
     )
 }

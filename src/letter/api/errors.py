@@ -12,7 +12,8 @@ from fastapi.responses import Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from letter.errors import Invalid, LetterError, NotFound
+from letter.db.outage import RETRY_AFTER_SECONDS, is_unavailable
+from letter.errors import Invalid, LetterError, NotFound, ServiceUnavailable
 
 __all__ = [
     "MALFORMED_JSON",
@@ -98,6 +99,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONBytes:
+        # Also what Starlette answers for an error raised in a middleware (the
+        # unit of work's commit): a database outage is a 503 wherever it surfaces.
+        if is_unavailable(exc):
+            log.warning("database unavailable on %s %s: %s", request.method,
+                        request.url.path, exc)
+            return error_response(ServiceUnavailable(
+                "The database is unavailable; retry shortly.",
+                retryAfter=RETRY_AFTER_SECONDS))
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(LetterError("An unexpected error occurred; it has been logged."))
 
