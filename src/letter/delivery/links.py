@@ -35,14 +35,27 @@ class UnsubscribeLink(NamedTuple):
     topic_id: uuid.UUID | None
 
 
+class _Signer(Signer):
+    """Derives its key once: itsdangerous derives it again for every signature,
+    and every link of every email is signed."""
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        if secret_key is not None:
+            return super().derive_key(secret_key)
+        key: bytes | None = self.__dict__.get("_derived")
+        if key is None:
+            key = self.__dict__["_derived"] = super().derive_key()
+        return key
+
+
 class Links:
     def __init__(self, secret: str, public_url: str) -> None:
         self.public_url = public_url
         # Plain signed strings (no JSON, no compression): this runs for every link
         # of every email.
-        self._unsub = Signer(secret, salt="letter.unsubscribe", digest_method=hashlib.sha256)
-        self._open = Signer(secret, salt="letter.open", digest_method=hashlib.sha256)
-        self._click = Signer(secret, salt="letter.click", digest_method=hashlib.sha256)
+        self._unsub = _Signer(secret, salt="letter.unsubscribe", digest_method=hashlib.sha256)
+        self._open = _Signer(secret, salt="letter.open", digest_method=hashlib.sha256)
+        self._click = _Signer(secret, salt="letter.click", digest_method=hashlib.sha256)
         self._form = TimestampSigner(secret, salt="letter.preferences",
                                      digest_method=hashlib.sha256)
 
