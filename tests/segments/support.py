@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -62,6 +63,10 @@ class Person:
                            opt_in_topics=a.opt_in if a else frozenset())
 
 
+# Exact placeholders only: generated text values may start with "@" too.
+_PLACEHOLDER = re.compile(r"@(?:([LT])(\d+)|X)")
+
+
 @dataclass
 class Audience:
     """A project's lists and topics; ``opt_in`` are the topics whose default is opt_in."""
@@ -77,11 +82,11 @@ class Audience:
             return {k: self.resolve(v) for k, v in raw.items()}
         if isinstance(raw, list):
             return [self.resolve(v) for v in raw]
-        if isinstance(raw, str) and raw.startswith("@"):
+        if isinstance(raw, str) and (match := _PLACEHOLDER.fullmatch(raw)):
             if raw == "@X":
                 return str(uuid.UUID(int=7))
-            pool = self.lists if raw[1] == "L" else self.topics
-            return str(pool[int(raw[2:])])
+            pool = self.lists if match[1] == "L" else self.topics
+            return str(pool[int(match[2])])
         return raw
 
 
