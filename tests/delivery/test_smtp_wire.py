@@ -11,6 +11,7 @@ from email.policy import compat32
 import pytest
 
 from letter.delivery import service
+from letter.delivery.mime import OutgoingEmail
 from letter.delivery.transport import wire_bytes
 from letter.worker.outbox import drain_outbox as drain
 from tests.delivery.conftest import doc
@@ -75,3 +76,18 @@ def test_wire_bytes_normalises_line_endings_and_refuses_overlong_lines():
     legacy.set_payload("z" * 1200)
     with pytest.raises(ValueError, match="998"):
         wire_bytes(legacy)
+
+
+@pytest.mark.parametrize(("body", "too_long"), [
+    (b"a\r\n" + b"x" * 998 + b"\r\nb\r\n", False),
+    (b"a\r\n" + b"x" * 999 + b"\r\nb\r\n", True),
+    (b"a\r\nb\r\n" + b"x" * 999, True),
+    (b"x" * 999 + b"\nb\n", True),
+])
+def test_wire_bytes_line_limit_is_exactly_998_octets_anywhere_in_the_message(body, too_long):
+    message = OutgoingEmail("a@x.test", "b@x.test", b"Subject: x\r\n\r\n" + body)
+    if too_long:
+        with pytest.raises(ValueError, match="998"):
+            wire_bytes(message)
+    else:
+        assert wire_bytes(message).endswith(b"\r\nb\r\n")
