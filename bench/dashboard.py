@@ -33,13 +33,17 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from fastapi.testclient import TestClient  # noqa: E402
 from segments import OUT, PROJECT_ID, WORKSPACE_ID, load_sqlite, pg_database  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import bindparam, insert, select  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
 from letter.app import create_app  # noqa: E402
+from letter.audience.models import ContactList, ListMember, Topic, TopicSubscription  # noqa: E402
 from letter.auth.models import Membership, User  # noqa: E402
 from letter.auth.security import hash_password  # noqa: E402
 from letter.broadcasts import service as broadcasts  # noqa: E402
+from letter.clock import utcnow  # noqa: E402
 from letter.contacts.counts import recount  # noqa: E402
+from letter.contacts.models import Contact  # noqa: E402
 from letter.db.engine import Database, make_engine  # noqa: E402
 from letter.db.pagination import PageParams  # noqa: E402
 from letter.runtime import Runtime  # noqa: E402
@@ -68,11 +72,34 @@ def prepare(db: Database) -> dict[str, str]:
                                      "value": "pro"})
             broadcasts.create_broadcast(session, PROJECT_ID, from_email="hi@bench.test",
                                         name="Launch", subject="Hello")
+            audience(session)
         segment = session.scalars(select(Segment).where(Segment.project_id == PROJECT_ID)).one()
         segments.recount(session, segment)
         recount(session, PROJECT_ID)
         broadcast = broadcasts.list_broadcasts(session, PROJECT_ID, PageParams(limit=1)).items[0]
-        return {"segment": str(segment.id), "broadcast": str(broadcast.id)}
+        in_list = session.scalars(select(ContactList.id)).one()
+        topic = session.scalars(select(Topic.id)).one()
+        return {"segment": str(segment.id), "broadcast": str(broadcast.id),
+                "list": str(in_list), "topic": str(topic)}
+
+
+def audience(session: Session) -> None:
+    """A list holding one contact in ten, and an opt_in topic one in a hundred left."""
+    in_list = ContactList(project_id=PROJECT_ID, name="Customers")
+    topic = Topic(project_id=PROJECT_ID, name="Product news", default="opt_in")
+    session.add_all([in_list, topic])
+    session.flush()
+    now = bindparam("now", utcnow(), type_=ListMember.__table__.c.added_at.type)
+    session.execute(insert(ListMember).from_select(
+        ["project_id", "list_id", "contact_id", "added_at"],
+        select(Contact.project_id,
+               bindparam("l", in_list.id, type_=ListMember.__table__.c.list_id.type),
+               Contact.id, now).where(Contact.external_id.like("%0"))))
+    session.execute(insert(TopicSubscription).from_select(
+        ["project_id", "topic_id", "contact_id", "subscribed", "updated_at"],
+        select(Contact.project_id,
+               bindparam("t", topic.id, type_=TopicSubscription.__table__.c.topic_id.type),
+               Contact.id, bindparam("no", False), now).where(Contact.external_id.like("%05"))))
 
 
 def signed_in(client: TestClient) -> None:
@@ -98,6 +125,8 @@ def pages(client: TestClient, ids: dict[str, str], contacts: int) -> dict[str, s
         "contacts, search a user id": f"{base}/contacts?q=user_{middle}",
         "contacts, search an email prefix": f"{base}/contacts?q=user{middle}%40",
         "contacts, in a segment": f"{base}/contacts?segment={ids['segment']}",
+        "contacts, in a list": f"{base}/contacts?list={ids['list']}",
+        "contacts, subscribed to a topic": f"{base}/contacts?topic={ids['topic']}",
         "contact page": f"{base}/contact?id=user_{middle}",
         "accounts": f"{base}/accounts",
         "account page": f"{base}/account?id=acct_7",
@@ -108,6 +137,8 @@ def pages(client: TestClient, ids: dict[str, str], contacts: int) -> dict[str, s
         "broadcasts": f"{base}/broadcasts",
         "broadcast composer": f"{base}/broadcasts/{ids['broadcast']}",
         "templates": f"{base}/templates",
+        "imports": f"{base}/imports",
+        "exports": f"{base}/exports",
         "settings": f"{base}/settings",
         "traits (newest 1,000)": f"{base}/traits",
     }
