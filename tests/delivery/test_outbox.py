@@ -3,12 +3,13 @@ retries with backoff, permanent failures, pooled connections, test emails."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from letter.delivery import service
+from letter.delivery.counters import sent_on
 from letter.delivery.drain import next_local_midnight
 from letter.delivery.models import Message
 from letter.projects.models import Project
@@ -47,6 +48,27 @@ def test_daily_cap_defers_to_local_midnight_and_sends_the_next_day(
     assert drain(runtime, now=now + timedelta(hours=1, minutes=1)) == 1
     assert states(db)[waiting.id].state == "sent"
     assert len(smtp.messages) == 3
+
+
+def test_the_cap_counts_the_days_sends_even_once_their_rows_are_gone(
+        db, runtime, project_row, make_contact, smtp):
+    """The cap reads the project's send_days row (kept as messages are
+    accepted), not a COUNT over the outbox that erasing messages would lower."""
+    with db.session() as session:
+        session.execute(update(Project).where(Project.id == project_row.id)
+                        .values(daily_send_cap=2))
+    now = datetime(2027, 6, 1, 9, 0, tzinfo=UTC)
+    for i in range(2):
+        queue(db, project_row.id, make_contact(f"d{i}@example.com"))
+    assert drain(runtime, now=now) == 2
+    with db.session() as session:
+        assert sent_on(session, project_row.id, date(2027, 6, 1)) == 2
+        session.execute(delete(Message))
+    late = queue(db, project_row.id, make_contact("late@example.com"))
+    assert drain(runtime, now=now + timedelta(hours=1)) == 1
+    assert states(db)[late].state == "queued" and len(smtp.messages) == 2
+    assert drain(runtime, now=now + timedelta(days=1)) == 1  # a new day on Paris's calendar
+    assert states(db)[late].state == "sent"
 
 
 def test_transactional_and_test_messages_go_first(db, runtime, project_row, make_contact):

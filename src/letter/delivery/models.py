@@ -13,11 +13,21 @@ transactional and test messages (0) go ahead of bulk ones (1).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Text, Uuid, text
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from letter.clock import utcnow
@@ -25,7 +35,7 @@ from letter.db.base import Base, created_at_column, id_column
 
 __all__ = [
     "KINDS", "PRIORITY", "Message", "MessageCounter", "MessageEvent", "MessageKind",
-    "MessageState",
+    "MessageState", "SendDay",
 ]
 
 
@@ -135,3 +145,16 @@ class MessageCounter(Base):
     broadcast_id: Mapped[uuid.UUID] = mapped_column(Uuid())
     state: Mapped[str] = mapped_column(String(16))
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SendDay(Base):
+    """How many messages a project's relay accepted on one day of the
+    project's own calendar: what ``daily_send_cap`` is checked against,
+    read in one row instead of a COUNT over the day's outbox."""
+
+    __tablename__ = "send_days"
+    __table_args__ = (PrimaryKeyConstraint("project_id", "day"),)
+
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    sent: Mapped[int] = mapped_column(Integer, default=0)

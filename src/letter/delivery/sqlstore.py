@@ -7,7 +7,8 @@ renders and talks SMTP.
   worker's lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's
   ``BEGIN IMMEDIATE`` serialises claimers).
 - **load**: messages, contacts, accounts, projects, templates, senders, and
-  how many messages each project sent today (for ``daily_send_cap``).
+  how many messages each project sent today (for ``daily_send_cap``: the
+  ``send_days`` row of the project's local date, kept by **record**).
 - **record**: states, history and contact events written with a few
   ``executemany`` statements (Core, not the ORM unit of work: the hot path),
   and the per-broadcast counters of the messages that settled.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -28,7 +29,7 @@ from letter.audience.topics import not_subscribed
 from letter.broadcasts.models import Broadcast
 from letter.contacts.models import Account, Contact, Event
 from letter.db.engine import Database
-from letter.delivery.counters import BroadcastDeltas, bump_many
+from letter.delivery.counters import BroadcastDeltas, bump_many, count_sent_days, sent_on
 from letter.delivery.models import Message, MessageEvent, MessageState
 from letter.delivery.sender import sender_for
 from letter.delivery.store import AccountRow, Batch, ContactRow, MessageRow, Settled
@@ -69,11 +70,6 @@ def _topics(session: Session, messages: list[MessageRow]
         return topics, set()
     left = not_subscribed(session, set(keyed.values()))
     return topics, {mid for mid, key in keyed.items() if key in left}
-
-
-def local_midnight(now: datetime, timezone: str) -> datetime:
-    local = now.astimezone(ZoneInfo(timezone))
-    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(now.tzinfo)
 
 
 class SqlStore:
@@ -143,14 +139,14 @@ class SqlStore:
 
     @staticmethod
     def _sent_today(session: Session, project: Project, owner: str, now: datetime) -> int:
-        midnight = local_midnight(now, project.timezone)
-        in_flight_elsewhere = ((Message.state == MessageState.SENDING)
-                               & (Message.lease_owner != owner))
-        count = session.scalar(
+        """Accepted today on the project's calendar, plus what other workers
+        hold in flight (they may send it before this batch records)."""
+        today = now.astimezone(ZoneInfo(project.timezone)).date()
+        in_flight_elsewhere = session.scalar(
             select(func.count()).select_from(Message).where(
-                Message.project_id == project.id,
-                (Message.sent_at >= midnight) | in_flight_elsewhere))
-        return count or 0
+                Message.state == MessageState.SENDING, Message.lease_owner != owner,
+                Message.project_id == project.id))
+        return sent_on(session, project.id, today) + (in_flight_elsewhere or 0)
 
     def record(self, batch: Batch, settled: dict[uuid.UUID, Settled], now: datetime,
                accepted_at: datetime) -> None:
@@ -160,6 +156,7 @@ class SqlStore:
         history: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
         counters: BroadcastDeltas = {}
+        days: Counter[tuple[uuid.UUID, date]] = Counter()
         for mid, outcome in settled.items():
             message = by_id[mid]
             if message.broadcast_id and outcome.state != MessageState.QUEUED:
@@ -167,6 +164,9 @@ class SqlStore:
                 key = (message.project_id, message.broadcast_id)
                 counters.setdefault(key, Counter()).update({"queued": -1, outcome.state: 1})
             if outcome.state == MessageState.SENT:
+                if message.project_id is not None:
+                    days[message.project_id, _local_day(batch, message.project_id,
+                                                        accepted_at)] += 1
                 sent.append({"_id": mid, "_at": accepted_at, "_now": now,
                              "_to": outcome.recipient or message.to_email,
                              "_provider": outcome.provider_id})
@@ -195,6 +195,11 @@ class SqlStore:
             if events:
                 session.execute(_EVENTS.insert(), events)
             bump_many(session, counters)
+            count_sent_days(session, days)
+
+
+def _local_day(batch: Batch, project_id: uuid.UUID, at: datetime) -> date:
+    return at.astimezone(ZoneInfo(batch.projects[project_id].timezone)).date()
 
 
 def _history_state(outcome: Settled) -> str:
