@@ -26,6 +26,9 @@ __all__ = ["BulkWriter"]
 
 # Rows per statement: keeps the parameter count under SQLite's and PostgreSQL's caps.
 CHUNK = 500
+ARRAY_CHUNK = 10_000
+# PostgreSQL column types by table, read once a process: unnest's arrays are cast to them.
+_PG_TYPES: dict[str, dict[str, str]] = {}
 
 
 def _json_text(value: Any) -> str:
@@ -97,6 +100,9 @@ class BulkWriter:
         statement rather than once per row: ``INSERT … SELECT v.*, ?, ? FROM
         (VALUES (…), (…)) AS v``."""
         names = list(columns) + list(constants)
+        if not self.sqlite:
+            self._insert_arrays(table, names, len(columns), rows, tuple(constants.values()))
+            return
         one = "(" + ", ".join([self.mark] * len(columns)) + ")"
         if self.sqlite:
             picked = ", ".join(f"column{i + 1}" for i in range(len(columns)))
@@ -113,6 +119,30 @@ class BulkWriter:
             sql = head + ", ".join([one] * len(part)) + tail
             params = values + tuple(chain.from_iterable(part))
             self.connection.exec_driver_sql(sql, params)
+
+    def _insert_arrays(self, table: str, names: list[str], width: int,
+                       rows: Sequence[Sequence[Any]], constants: tuple[Any, ...]) -> None:
+        """PostgreSQL: each per-row column as one array, ``unnest`` turning
+        them back into rows. The statement's text stays short and the same
+        for any number of rows, so psycopg parses it once (a VALUES list of
+        25,000 placeholders was re-parsed, in Python, on every call)."""
+        types = self._column_types(table)
+        arrays = ", ".join(f"%s::{types[name]}[]" for name in names[:width])
+        fixed = ", ".join(["%s"] * len(constants))
+        sql = (f"INSERT INTO {table} ({', '.join(names)}) "
+               f"SELECT v.*, {fixed} FROM unnest({arrays}) AS v")
+        for start in range(0, len(rows), ARRAY_CHUNK):
+            columns = [list(c) for c in zip(*rows[start:start + ARRAY_CHUNK], strict=True)]
+            self.connection.exec_driver_sql(sql, (*constants, *columns))
+
+    def _column_types(self, table: str) -> dict[str, str]:
+        types = _PG_TYPES.get(table)
+        if types is None:
+            rows = self.connection.exec_driver_sql(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped", (table,))
+            types = _PG_TYPES[table] = {name: kind for name, kind in rows}
+        return types
 
     def update_by_id(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
