@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from letter.audience.models import ListMember
@@ -71,6 +71,11 @@ def _audience_spec(session: Session, project_id: uuid.UUID, list_id: uuid.UUID |
     return specs
 
 
+def _members(project_id: uuid.UUID, list_id: uuid.UUID) -> Select[uuid.UUID]:
+    return select(ListMember.contact_id).where(ListMember.project_id == project_id,
+                                               ListMember.list_id == list_id)
+
+
 def browse(session: Session, project_id: uuid.UUID, page: PageParams, *,
            segment_id: uuid.UUID | None = None, status: str | None = None,
            search: str | None = None, list_id: uuid.UUID | None = None,
@@ -86,8 +91,15 @@ def browse(session: Session, project_id: uuid.UUID, page: PageParams, *,
         spec = parse_filter(segment.filter)
         stmt = stmt.where(compile_filter(spec, project_id, now, _dialect(session)))
     audience = _audience_spec(session, project_id, list_id, topic_id)
+    members = bounded_count(session, _members(project_id, list_id)) if list_id else 0
     for condition in audience:
-        stmt = stmt.where(compile_filter(condition, project_id, now, _dialect(session)))
+        if isinstance(condition, ListFilter) and members is None:
+            # A large list: walk contacts in page order and probe membership
+            # (an IN over its members would sort them all for every page).
+            stmt = stmt.where(exists(_members(project_id, condition.listId)
+                                     .where(ListMember.contact_id == Contact.id)))
+        else:
+            stmt = stmt.where(compile_filter(condition, project_id, now, _dialect(session)))
     if status:
         if status not in set(Status):
             raise Invalid('status: must be "subscribed" or "unsubscribed"')
@@ -115,12 +127,7 @@ def browse(session: Session, project_id: uuid.UUID, page: PageParams, *,
             known = t.suppressed if status == Status.UNSUBSCRIBED else t.value - t.suppressed
             return Browsed(result, f"{known:,}", t.counted_at)
     if list_id is not None and not (segment or status or search or topic_id):
-        # A list's rows are its members (they cascade with their contacts):
-        # counting them walks the list's key range, not the contacts table
-        # with a membership probe for each.
-        counted = select(ListMember.contact_id).where(ListMember.project_id == project_id,
-                                                      ListMember.list_id == list_id)
+        n = members  # a list's rows are its members (they cascade with their contacts)
     else:
-        counted = stmt.with_only_columns(Contact.id)
-    n = bounded_count(session, counted)
+        n = bounded_count(session, stmt.with_only_columns(Contact.id))
     return Browsed(result, f"{BOUND:,}+" if n is None else f"{n:,}", None)
