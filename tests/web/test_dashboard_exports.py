@@ -12,9 +12,11 @@ from sqlalchemy import func, select
 
 from letter.audience import service as audience
 from letter.audience import topics
+from letter.contacts import counts
 from letter.contacts.models import Contact
 from letter.imports.models import ExportJob
 from letter.projects.models import Project
+from letter.segments import browse
 from tests.imports.support import run_jobs
 from tests.web.dash import Browser, browser, new_project
 
@@ -86,6 +88,19 @@ def test_contacts_filters_by_list_and_topic(make_client, db):
     gone = b.get(f"/p/{slug}/contacts?list=00000000-0000-0000-0000-000000000000")
     assert gone.status_code == 400 and "list: No list" in gone.text
     assert b.get(f"/p/{slug}/contacts?topic=nope").status_code == 404
+
+
+def test_a_list_past_the_count_bound_shows_exactly_its_members(make_client, db, monkeypatch):
+    """Past the bound, the page probes membership contact by contact instead of
+    an IN over the members; the rows must be the same."""
+    b = browser(make_client, db)
+    slug = new_project(b)
+    ids = _seed(b, slug, db)
+    monkeypatch.setattr(counts, "BOUND", 0)
+    monkeypatch.setattr(browse, "BOUND", 0)
+    by_list = b.get(f"/p/{slug}/contacts?list={ids['list']}").text
+    assert 'id="contacts-total">0+<' in by_list and "ada@example.com" in by_list
+    assert "bob@example.com" not in by_list and "cy@example.com" not in by_list
 
 
 def test_export_what_the_filters_show(make_client, db):
