@@ -142,6 +142,11 @@ async def _load(plan: Plan, deployment: Deployment, token: str, ledger: Ledger,
         project = await ctx.call("POST", "/v1/projects", {"name": "Chaos", "timezone": "UTC"})
         assert project is not None
         ctx.slug = project.json()["slug"]
+        # Every sign-up gets a welcome: a full-size run sends more in a day than
+        # the default cap, which would (rightly) defer the rest to tomorrow.
+        cap = await ctx.call("PUT", f"/v1/projects/{ctx.slug}/daily-send-cap",
+                             {"daily_send_cap": 10_000_000})
+        assert cap is not None
         key = await ctx.call("POST", f"/v1/projects/{ctx.slug}/keys", {"name": "load"})
         assert key is not None
         ctx.key = key.json()["key"]
