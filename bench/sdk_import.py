@@ -15,10 +15,10 @@ transport vs. the rest) and the machine.
     ... --clients 2            # two Letter clients, one thread each
     ... --transport keepalive  # a bench-side transport reusing one connection
 
-``--transport urllib`` (the default) is the SDK's own ``UrllibTransport``: a
-new TCP connection per batch. ``keepalive`` is defined here (not in the SDK)
-to measure what connection reuse would change; ``null`` answers every batch
-at once without sending it, which measures the SDK alone (its ceiling).
+``--transport urllib`` (the default) is the SDK's own ``UrllibTransport``: one
+kept-alive connection, reused by every batch. ``keepalive`` is a bare
+``http.client`` transport defined here, for comparison; ``null`` answers every
+batch at once without sending it, which measures the SDK alone (its ceiling).
 """
 
 from __future__ import annotations

@@ -133,8 +133,8 @@ class Letter:
     """Client for the Letter Ingestion API.
 
     Calls are queued and sent in batches to ``POST /v1/batch`` by a
-    background thread, so they return immediately and never do I/O on your
-    thread::
+    background thread, over a connection kept open, so they return
+    immediately and never do I/O on your thread::
 
         import os
         from letterapp import Letter
@@ -247,6 +247,7 @@ class Letter:
         self._on_error: OnError = on_error if on_error is not None else _default_on_error
         self._skip_triggers = skip_triggers
         self._transport: Transport = transport if transport is not None else UrllibTransport()
+        self._owns_transport = transport is None
         self._sleep = _sleep
         self._clock = _clock
         self._lock = threading.Lock()
@@ -445,6 +446,7 @@ class Letter:
             on_error=self._on_error,
             sleep=self._sleep,
             clock=self._clock,
+            close_transport=self._owns_transport,
         )
 
     def _watch(self, consumer: Consumer) -> weakref.finalize:  # type: ignore[type-arg]

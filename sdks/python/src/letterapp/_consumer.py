@@ -8,6 +8,7 @@ size checks, batching, HTTP, retries, error reporting — happens here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import sys
@@ -157,6 +158,7 @@ class Consumer:
         on_error: OnError,
         sleep: Optional[Sleep] = None,
         clock: Optional[Clock] = None,
+        close_transport: bool = False,
     ) -> None:
         self.url = url
         self.headers = dict(headers)
@@ -168,6 +170,8 @@ class Consumer:
         self.skip_triggers = skip_triggers
         self.on_error = on_error
         self.clock: Clock = clock if clock is not None else time.monotonic
+        #: Close the transport when the thread exits (it is the client's own).
+        self.close_transport = close_transport
         self.queue: Deque[QueueEntry] = deque()
         #: Set by callers when len(queue) reaches wake_at, by flush() and by stop().
         self.wake = threading.Event()
@@ -282,6 +286,11 @@ class Consumer:
                 )
         if self.aborted.is_set():
             self.abandon("close() timed out before these items were sent")
+        if self.close_transport:
+            close = getattr(self.transport, "close", None)
+            if callable(close):
+                with contextlib.suppress(Exception):
+                    close()
 
     def _run_batch(self) -> None:
         wires: List[WireItem] = []
