@@ -54,7 +54,7 @@ class Transport(Protocol):
 
         letter = Letter(api_key=..., transport=RequestsTransport())
 
-    ``send`` is only ever called from the client's background thread, one
+    ``send`` is only ever called from the client's sender thread, one
     request at a time.
     """
 
