@@ -38,7 +38,7 @@ from ._messages import (
     Item,
     WireItem,
     batch_body,
-    encode,
+    make_encoder,
     to_wire,
 )
 from ._transport import Response, Transport
@@ -203,6 +203,8 @@ class Consumer:
         #: Close the transport when the sender exits (it is the client's own).
         self.close_transport = close_transport
         self.queue: Deque[QueueEntry] = deque()
+        #: JSON encoding for the batcher thread (it alone uses it).
+        self._encode = make_encoder()
         #: Items taken off the queue into batches not yet in flight (callers add
         #: it to len(queue) against max_queue_size). Written under the lock.
         self.held = 0
@@ -398,6 +400,7 @@ class Consumer:
         queue = self.queue
         flush_at = self.flush_at
         lock = self._lock
+        encode = self._encode
         wires = batch.wires
         payloads = batch.payloads
         deadline = self.clock() + self.flush_interval
