@@ -210,3 +210,29 @@ def test_a_bad_item_does_not_hold_up_the_sender(make_client, errors, fake) -> No
     assert errors.codes == ["bad_request"]
     assert [len(r.items) for r in fake.requests] == [2]
     assert client._consumer.held == 0
+
+
+def test_close_timeout_reports_the_queue_once_even_while_the_batcher_wakes(
+    make_client, errors, monkeypatch
+) -> None:
+    import letterapp._consumer as consumer_module
+
+    transport = HangingTransport()
+    client = make_client(transport, flush_at=2, flush_interval=60)
+    for i in range(9):
+        client.track("u%d" % i, "E")
+    assert transport.entered.wait(5)
+    assert _until(lambda: client._consumer.held == 4)
+    to_wire = consumer_module.to_wire
+
+    def slow_to_wire(entry):
+        time.sleep(0.05)  # the batcher, woken by close(), runs meanwhile
+        return to_wire(entry)
+
+    monkeypatch.setattr(consumer_module, "to_wire", slow_to_wire)
+    assert client.close(timeout=0.2) is False
+    time.sleep(0.3)  # the batcher, woken by close(), runs its own abandon() meanwhile
+    waiting = [item["user_id"] for err, items in errors.calls for item in items]
+    assert waiting == ["u%d" % i for i in range(2, 9)] + ["u0", "u1"]
+    assert len(errors.calls) == 2
+    transport.release.set()

@@ -299,7 +299,9 @@ class Consumer:
         """
         items: List[WireItem] = []
         flushes: List[FlushRequest] = []
-        with self._lock:
+        entries: List[QueueEntry] = []
+        queue = self.queue
+        with self._lock:  # all at once: a second abandon() (the batcher's) finds nothing
             for batch in (self._ready, self._building):
                 if batch is not None and not batch.taken:
                     batch.taken = True
@@ -307,13 +309,13 @@ class Consumer:
                     flushes.extend(batch.flushes)
                     self.held -= len(batch.wires)
             self._ready = self._building = None
+            while True:
+                try:
+                    entries.append(queue.popleft())
+                except IndexError:
+                    break
             self._changed.notify_all()
-        queue = self.queue
-        while True:
-            try:
-                entry = queue.popleft()
-            except IndexError:
-                break
+        for entry in entries:
             if isinstance(entry, FlushRequest):
                 flushes.append(entry)
                 continue
