@@ -122,24 +122,49 @@ class RecordingServer:
     """A real HTTP server on 127.0.0.1 (random port) that records POSTed batches.
 
     ``answer(path, headers, body) -> (status, headers, body)`` decides the
-    response; by default every batch is accepted::
+    response; by default every batch is accepted. Connections are kept
+    alive (HTTP/1.1) and counted: ``connections`` opened, ``closed`` ended,
+    ``peers`` the client port of every request; ``idle_timeout`` closes a
+    connection that waits that long for its next request::
 
         with RecordingServer() as server:
             ... Letter(KEY, base_url=server.url) ...
             server.items  # every item received
     """
 
-    def __init__(self, answer: Optional[Handler] = None) -> None:
+    def __init__(
+        self, answer: Optional[Handler] = None, idle_timeout: Optional[float] = None
+    ) -> None:
         import http.server
 
         self.answer = answer or (lambda path, headers, body: (200, {}, ok().body))
         self.requests: List[Tuple[str, Dict[str, str], bytes]] = []
+        self.connections = 0
+        self.closed = 0
+        self.peers: List[int] = []
+        self.sockets: List[Any] = []
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = idle_timeout
+
+            def setup(self) -> None:
+                super().setup()
+                with server.lock:
+                    server.connections += 1
+                    server.sockets.append(self.connection)
+                    server.arrived.notify_all()
+
+            def finish(self) -> None:
+                try:
+                    super().finish()
+                finally:
+                    with server.lock:
+                        server.closed += 1
+                        server.arrived.notify_all()
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -147,6 +172,7 @@ class RecordingServer:
                 headers = {k: v for k, v in self.headers.items()}
                 with server.lock:
                     server.requests.append((self.path, headers, body))
+                    server.peers.append(self.client_address[1])
                     server.arrived.notify_all()
                 status, extra, payload = server.answer(self.path, headers, body)
                 self.send_response(status)
@@ -176,12 +202,25 @@ class RecordingServer:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        import contextlib
+        import socket
+
         self.httpd.shutdown()
         self.httpd.server_close()
+        with self.lock:
+            sockets = list(self.sockets)
+        for sock in sockets:  # like a real server going away: kept-alive connections end too
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def wait_for(self, count: int, timeout: float = 5.0) -> bool:
         with self.lock:
             return self.arrived.wait_for(lambda: len(self.requests) >= count, timeout)
+
+    def wait_closed(self, count: int, timeout: float = 5.0) -> bool:
+        """Wait until at least ``count`` connections ended."""
+        with self.lock:
+            return self.arrived.wait_for(lambda: self.closed >= count, timeout)
 
     @property
     def items(self) -> List[Dict[str, Any]]:

@@ -98,9 +98,9 @@ def _close_at_exit(ref: weakref.ReferenceType[Letter]) -> None:
 
 
 def _collected(consumer: Consumer, hook: Callable[[], None]) -> None:
-    """The client was garbage collected: let its thread drain and exit.
+    """The client was garbage collected: let its threads drain and exit.
 
-    Its thread is a daemon, so interpreter exit waits for it like for a live
+    Its threads are daemons, so interpreter exit waits for them like for a live
     client (``_drain_at_exit``); otherwise a client local to ``main()`` would
     lose its queue silently.
     """
@@ -132,9 +132,10 @@ if hasattr(os, "register_at_fork"):
 class Letter:
     """Client for the Letter Ingestion API.
 
-    Calls are queued and sent in batches to ``POST /v1/batch`` by a
-    background thread, so they return immediately and never do I/O on your
-    thread::
+    Calls are queued and sent in batches to ``POST /v1/batch`` by two
+    background threads (one encodes the next batch while the other sends
+    the previous one, over a connection kept open), so they return
+    immediately and never do I/O on your thread::
 
         import os
         from letterapp import Letter
@@ -172,10 +173,11 @@ class Letter:
             items cannot be delivered: the request failed for good, the
             server rejected some items of a batch, an item is over 32 KB or
             not JSON-serialisable, the queue is full, or ``close()`` timed
-            out. It runs on the background thread, except for a full queue,
-            where it runs on the calling thread. Defaults to printing one
-            line to stderr.
-        max_queue_size: Items that may wait in the queue. When it is full,
+            out. It runs on one of the client's background threads, one
+            call at a time, except for a full queue, where it runs on the
+            calling thread. Defaults to printing one line to stderr.
+        max_queue_size: Items that may wait to be sent: queued, or encoded
+            into a batch that is not in flight yet. When that many wait,
             new items go to ``on_error`` instead of blocking your thread.
         skip_triggers: Send ``"skip_triggers": true`` with every batch:
             ingest without enrolling anyone in sequences (for backfills).
@@ -247,6 +249,7 @@ class Letter:
         self._on_error: OnError = on_error if on_error is not None else _default_on_error
         self._skip_triggers = skip_triggers
         self._transport: Transport = transport if transport is not None else UrllibTransport()
+        self._owns_transport = transport is None
         self._sleep = _sleep
         self._clock = _clock
         self._lock = threading.Lock()
@@ -280,7 +283,7 @@ class Letter:
 
         Returns immediately; delivery problems go to ``on_error``. Don't
         mutate nested values of ``traits`` after the call: they are encoded
-        later, on the background thread (the top-level dict is copied).
+        later, on a background thread (the top-level dict is copied).
         """
         if self._closed:
             raise self._closed_error()
@@ -361,7 +364,7 @@ class Letter:
     def _put(self, item: Item) -> None:
         consumer = self._consumer
         queue = consumer.queue
-        if len(queue) >= self._max_queue_size:
+        if len(queue) + consumer.held >= self._max_queue_size:
             self._queue_full(item)
             return
         queue.append(item)
@@ -392,7 +395,7 @@ class Letter:
         return self._consumer.flush(timeout)
 
     def close(self, timeout: Optional[float] = None) -> bool:
-        """Flush, stop the background thread and refuse new calls.
+        """Flush, stop the background threads and refuse new calls.
 
         Waits up to ``timeout`` seconds (forever if ``None``). Returns
         ``True`` when everything queued was settled; on timeout the items
@@ -445,16 +448,17 @@ class Letter:
             on_error=self._on_error,
             sleep=self._sleep,
             clock=self._clock,
+            close_transport=self._owns_transport,
         )
 
     def _watch(self, consumer: Consumer) -> weakref.finalize:  # type: ignore[type-arg]
-        """When the client is garbage collected, let its thread drain and exit."""
+        """When the client is garbage collected, let its threads drain and exit."""
         finalizer = weakref.finalize(self, _collected, consumer, self._atexit_hook)
         finalizer.atexit = False
         return finalizer
 
     def _after_fork(self) -> None:
-        """In a forked child: a fresh queue and thread; the parent's queue is its own."""
+        """In a forked child: a fresh queue and threads; the parent's queue is its own."""
         self._lock = threading.Lock()
         if self._closed:
             return

@@ -1,13 +1,25 @@
-"""The background thread that turns queued calls into ``/v1/batch`` requests.
+"""The background threads that turn queued calls into ``/v1/batch`` requests.
 
 The caller's thread only appends tuples to :attr:`Consumer.queue` (a
 ``collections.deque``; ``append``/``popleft`` are atomic) and wakes the
-consumer when there is enough work for it. Everything else — JSON encoding,
-size checks, batching, HTTP, retries, error reporting — happens here.
+consumer when there is enough work for it. Everything else happens on two
+threads of the consumer, a pipeline of two stages:
+
+- the *batcher* (``letterapp-consumer``) takes the calls off the queue,
+  encodes them to JSON, checks their sizes and fills a batch; a complete
+  batch is handed to the sender through a slot that holds one batch;
+- the *sender* (``letterapp-sender``) takes the batch in the slot and
+  delivers it: HTTP, retries, error reporting.
+
+So the next batch is encoded while the previous one is in flight, and memory
+stays flat: at most one batch in flight, one in the slot and one being
+filled (the batcher waits while the slot is taken). Batches leave in the
+order they were filled, one at a time, so items keep the order of the calls.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import sys
@@ -26,7 +38,7 @@ from ._messages import (
     Item,
     WireItem,
     batch_body,
-    encode,
+    make_encoder,
     to_wire,
 )
 from ._transport import Response, Transport
@@ -39,7 +51,7 @@ Clock = Callable[[], float]
 BACKOFF_BASE = 0.25
 BACKOFF_CAP = 30.0
 RETRY_AFTER_CAP = 60.0
-#: ``wake_at`` while a request is in flight: callers never need to wake us then.
+#: ``wake_at`` while the batcher waits for the slot: callers never need to wake it then.
 _NEVER = sys.maxsize
 
 _STATUS_CODES = {
@@ -136,11 +148,30 @@ def http_error(response: Response) -> LetterError:
     return LetterError(message, code=code, status=status)
 
 
+class Batch:
+    """A batch being filled, waiting in the slot, or taken by the sender.
+
+    ``taken`` (read and written under the consumer's lock) says the batcher
+    no longer owns it: the sender took it, or a timed-out ``close()``
+    reported its items.
+    """
+
+    __slots__ = ("body", "flushes", "payloads", "size", "taken", "wires")
+
+    def __init__(self) -> None:
+        self.wires: List[WireItem] = []
+        self.payloads: List[bytes] = []
+        self.size = ENVELOPE_BYTES - 1  # every item adds its length + 1 comma, but the first
+        self.flushes: List[FlushRequest] = []
+        self.body = b""
+        self.taken = False
+
+
 class Consumer:
-    """Owns the queue and the background thread of one :class:`~letterapp.Letter`.
+    """Owns the queue and the two background threads of one :class:`~letterapp.Letter`.
 
     It holds no reference to the client, so the client can be garbage
-    collected while the thread runs.
+    collected while the threads run.
     """
 
     def __init__(
@@ -157,6 +188,7 @@ class Consumer:
         on_error: OnError,
         sleep: Optional[Sleep] = None,
         clock: Optional[Clock] = None,
+        close_transport: bool = False,
     ) -> None:
         self.url = url
         self.headers = dict(headers)
@@ -168,10 +200,18 @@ class Consumer:
         self.skip_triggers = skip_triggers
         self.on_error = on_error
         self.clock: Clock = clock if clock is not None else time.monotonic
+        #: Close the transport when the sender exits (it is the client's own).
+        self.close_transport = close_transport
         self.queue: Deque[QueueEntry] = deque()
-        #: Set by callers when len(queue) reaches wake_at, by flush() and by stop().
+        #: JSON encoding for the batcher thread (it alone uses it).
+        self._encode = make_encoder()
+        #: Items taken off the queue into batches not yet in flight (callers add
+        #: it to len(queue) against max_queue_size). Written under the lock.
+        self.held = 0
+        #: Set by callers when len(queue) reaches wake_at, by flush(), stop(),
+        #: and by the sender when it becomes free while the batcher waits for it.
         self.wake = threading.Event()
-        #: How many queued items make it worth waking the thread (read by callers).
+        #: How many queued items make it worth waking the batcher (read by callers).
         self.wake_at = 1
         #: Drain what is queued, then exit.
         self.stopping = False
@@ -179,41 +219,59 @@ class Consumer:
         self.aborted = threading.Event()
         self.sleep: Sleep = sleep if sleep is not None else self.aborted.wait
         self._lock = threading.Lock()
+        #: Notified when the slot is filled or emptied, and when the batcher exits.
+        self._changed = threading.Condition(self._lock)
+        self._building: Optional[Batch] = None
+        self._ready: Optional[Batch] = None  # the slot
         self._in_flight: Optional[List[WireItem]] = None
+        self._sender_idle = True
+        self._waiting_for_sender = False
+        self._batcher_done = False
+        #: on_error is called by one background thread at a time.
+        self._report_lock = threading.RLock()
         self.thread = threading.Thread(target=self._run, name="letterapp-consumer", daemon=True)
+        self.sender = threading.Thread(target=self._send, name="letterapp-sender", daemon=True)
 
     # -- control, called from other threads -------------------------------
 
     def start(self) -> None:
+        self.sender.start()
         self.thread.start()
 
     def stop(self) -> None:
-        """Ask the thread to send what is queued and exit (does not wait)."""
+        """Ask the threads to send what is queued and exit (does not wait)."""
         self.stopping = True
         self.wake.set()
 
+    def _on_our_thread(self) -> bool:
+        current = threading.current_thread()
+        return current is self.thread or current is self.sender
+
     def flush(self, timeout: Optional[float]) -> bool:
-        if threading.current_thread() is self.thread:
+        if self._on_our_thread():
             return False  # called from on_error: cannot wait for ourselves
         request = FlushRequest()
         self.queue.append(request)
         self.wake.set()
-        if not self.thread.is_alive():
+        if not self.thread.is_alive() or not self.sender.is_alive():
             self.abandon("the client is no longer running")
         return request.done.wait(timeout)
 
     def shutdown(self, timeout: Optional[float]) -> bool:
-        """Send what is queued and stop the thread, waiting up to ``timeout``.
+        """Send what is queued and stop the threads, waiting up to ``timeout``.
 
         Returns ``True`` when everything was settled. On timeout, the items
-        still queued (and any request still in flight) go to ``on_error``.
+        still waiting (queued or encoded) and any request still in flight go
+        to ``on_error``.
         """
         self.stop()
-        if threading.current_thread() is self.thread:
+        if self._on_our_thread():
             return False
-        if self.thread.is_alive():
-            self.thread.join(timeout)
-        if not self.thread.is_alive():
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in (self.thread, self.sender):
+            if thread.is_alive():
+                thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        if not self.thread.is_alive() and not self.sender.is_alive():
             return not self.abandon("the client was closed before these items were sent")
         self.aborted.set()
         self.wake.set()
@@ -233,18 +291,31 @@ class Consumer:
         return not left and not in_flight
 
     def abandon(self, reason: str) -> bool:
-        """Hand every queued item to ``on_error``; release flush waiters.
+        """Hand every item not yet in flight to ``on_error``; release flush waiters.
 
+        That is the batch in the slot, the batch being filled and the queue,
+        in this order (the order of the calls), in one ``on_error`` call.
         Returns ``True`` if any item was abandoned.
         """
         items: List[WireItem] = []
         flushes: List[FlushRequest] = []
+        entries: List[QueueEntry] = []
         queue = self.queue
-        while True:
-            try:
-                entry = queue.popleft()
-            except IndexError:
-                break
+        with self._lock:  # all at once: a second abandon() (the batcher's) finds nothing
+            for batch in (self._ready, self._building):
+                if batch is not None and not batch.taken:
+                    batch.taken = True
+                    items.extend(batch.wires)
+                    flushes.extend(batch.flushes)
+                    self.held -= len(batch.wires)
+            self._ready = self._building = None
+            while True:
+                try:
+                    entries.append(queue.popleft())
+                except IndexError:
+                    break
+            self._changed.notify_all()
+        for entry in entries:
             if isinstance(entry, FlushRequest):
                 flushes.append(entry)
                 continue
@@ -253,84 +324,108 @@ class Consumer:
             except Exception:
                 items.append({"type": entry[0], "user_id": repr(entry[1])})
         if items:
-            report(self.on_error, LetterError(reason, code="client_closed"), items)
+            self._report(LetterError(reason, code="client_closed"), items)
         for request in flushes:
             request.done.set()
         return bool(items)
 
-    # -- the thread -------------------------------------------------------
+    def _report(self, error: LetterError, items: List[WireItem]) -> None:
+        """``report``, one background thread at a time (never blocks another caller)."""
+        if self._on_our_thread():
+            with self._report_lock:
+                report(self.on_error, error, items)
+        else:
+            report(self.on_error, error, items)
+
+    # -- the batcher ------------------------------------------------------
 
     def _run(self) -> None:
         queue = self.queue
         wake = self.wake
-        while not self.aborted.is_set():
-            if not queue:
-                if self.stopping:
-                    break
-                self.wake_at = 1
-                wake.clear()
-                if not queue and not self.stopping:
-                    wake.wait()
-                continue
-            try:
-                self._run_batch()
-            except Exception as exc:  # defensive: the thread must survive anything
-                report(
-                    self.on_error,
-                    LetterError("letterapp internal error: %r" % (exc,), code="internal_error"),
-                    [],
-                )
-        if self.aborted.is_set():
-            self.abandon("close() timed out before these items were sent")
-
-    def _run_batch(self) -> None:
-        wires: List[WireItem] = []
-        payloads: List[bytes] = []
-        flushes: List[FlushRequest] = []
-        delivering = False
         try:
-            self._collect(wires, payloads, flushes)
-            self.wake_at = _NEVER
-            if payloads:
-                delivering = True
-                self._deliver(wires, payloads)
-        except Exception as exc:  # a bug (or a raising injected sleep): never lose silently
-            lost = wires if not delivering or self._settle() else []
-            report(
-                self.on_error,
-                LetterError("letterapp internal error: %r" % (exc,), code="internal_error"),
-                lost,
-            )
+            while not self.aborted.is_set():
+                if not queue:
+                    if self.stopping:
+                        break
+                    self.wake_at = 1
+                    wake.clear()
+                    if not queue and not self.stopping:
+                        wake.wait()
+                    continue
+                self._fill()
+            if self.aborted.is_set():
+                self.abandon("close() timed out before these items were sent")
         finally:
-            self.wake_at = _NEVER
-            for request in flushes:
-                request.done.set()
+            with self._lock:
+                self._batcher_done = True
+                self._changed.notify_all()
+            # This thread is the consumer's lifetime: it ends when everything has left.
+            if self.sender.is_alive():
+                self.sender.join()
 
-    def _collect(
-        self, wires: List[WireItem], payloads: List[bytes], flushes: List[FlushRequest]
-    ) -> None:
-        """Fill one batch: until flush_at items, 475 KB, a flush() marker, or the interval."""
+    def _fill(self) -> None:
+        """Fill one batch and hand it to the sender."""
+        batch = Batch()
+        with self._lock:
+            self._building = batch
+        try:
+            self._collect(batch)
+            if batch.payloads:
+                batch.body = batch_body(batch.payloads, self.skip_triggers)
+                batch.payloads = []  # the body holds them now
+            self._hand_off(batch)
+        except Exception as exc:  # a bug (or a raising injected clock): never lose silently
+            with self._lock:
+                mine = not batch.taken
+                batch.taken = True
+                if self._building is batch:
+                    self._building = None
+                if mine:
+                    self.held -= len(batch.wires)
+            self._report(
+                LetterError("letterapp internal error: %r" % (exc,), code="internal_error"),
+                batch.wires if mine else [],
+            )
+            if mine:
+                for request in batch.flushes:
+                    request.done.set()
+        finally:
+            self._waiting_for_sender = False
+
+    def _collect(self, batch: Batch) -> None:
+        """Fill ``batch``: until flush_at items, 475 KB, a flush() marker, or the interval.
+
+        Once the interval has passed, a partial batch leaves as soon as the
+        sender is free; while it is busy, the batch keeps filling (it could
+        not leave sooner anyway).
+        """
         queue = self.queue
         flush_at = self.flush_at
-        size = ENVELOPE_BYTES - 1  # every item adds its length + 1 comma, but the first
+        lock = self._lock
+        encode = self._encode
+        wires = batch.wires
+        payloads = batch.payloads
         deadline = self.clock() + self.flush_interval
-        full = False
         while True:
+            full = False
             while len(payloads) < flush_at:
                 try:
                     entry = queue.popleft()
                 except IndexError:
                     break
                 if isinstance(entry, FlushRequest):
-                    flushes.append(entry)
-                    break
+                    with lock:
+                        if not batch.taken:
+                            batch.flushes.append(entry)
+                            return
+                    entry.done.set()  # close() timed out and took the batch
+                    return
                 wire: Optional[WireItem] = None
                 try:
                     wire = to_wire(entry)
                     payload = encode(wire)
                 except Exception as exc:
-                    report(
-                        self.on_error,
+                    self._report(
                         LetterError(
                             "message could not be encoded as JSON: %s" % (exc,),
                             code="bad_request",
@@ -340,8 +435,7 @@ class Consumer:
                     continue
                 length = len(payload)
                 if length > MAX_MESSAGE_BYTES:
-                    report(
-                        self.on_error,
+                    self._report(
                         LetterError(
                             "message is %d bytes when encoded; the limit is %d bytes"
                             % (length, MAX_MESSAGE_BYTES),
@@ -350,25 +444,102 @@ class Consumer:
                         [wire],
                     )
                     continue
-                if size + length + 1 > MAX_BATCH_BYTES:
+                if batch.size + length + 1 > MAX_BATCH_BYTES:
                     queue.appendleft(entry)  # first item of the next batch
                     full = True
                     break
-                wires.append(wire)
-                payloads.append(payload)
-                size += length + 1
-            if full or flushes or len(payloads) >= flush_at or self.stopping:
-                break
-            if self.aborted.is_set():
-                break
+                with lock:
+                    taken = batch.taken
+                    if not taken:
+                        wires.append(wire)
+                        payloads.append(payload)
+                        batch.size += length + 1
+                        self.held += 1
+                if taken:  # close() timed out and took the batch: this item is ours to report
+                    self._report(
+                        LetterError(
+                            "the client was closed before these items were sent",
+                            code="client_closed",
+                        ),
+                        [wire],
+                    )
+                    return
+            if full or len(payloads) >= flush_at or self.stopping or self.aborted.is_set():
+                return
+            if not payloads and not queue:
+                return  # everything taken was refused: nothing to send
             remaining = deadline - self.clock()
+            timeout: Optional[float] = remaining
             if remaining <= 0:
-                break
+                if self._sender_idle:
+                    return
+                timeout = None  # until the sender is free, or the batch is full
+                self._waiting_for_sender = True
             self.wake_at = flush_at - len(payloads)
             self.wake.clear()
-            if len(queue) >= self.wake_at or self.stopping:
+            if len(queue) >= self.wake_at or self.stopping or self.aborted.is_set():
                 continue
-            self.wake.wait(remaining)
+            if timeout is None and self._sender_idle:
+                continue
+            self.wake.wait(timeout)
+
+    def _hand_off(self, batch: Batch) -> None:
+        """Put ``batch`` in the slot, once the sender took the previous one."""
+        with self._lock:
+            if batch.taken:
+                return
+            if not batch.wires and not batch.flushes:
+                self._building = None
+                return
+            while self._ready is not None and not batch.taken and not self.aborted.is_set():
+                self.wake_at = _NEVER
+                self._changed.wait()
+            if batch.taken or self.aborted.is_set():
+                return  # reported by close(), or left for abandon()
+            self._ready = batch
+            self._building = None
+            self._sender_idle = False  # it is about to take it
+            self._changed.notify_all()
+
+    # -- the sender -------------------------------------------------------
+
+    def _send(self) -> None:
+        lock = self._lock
+        try:
+            while True:
+                with lock:
+                    while self._ready is None:
+                        if self._batcher_done or self.aborted.is_set():
+                            return
+                        self._sender_idle = True
+                        if self._waiting_for_sender:
+                            self.wake.set()
+                        self._changed.wait()
+                    batch = self._ready
+                    self._ready = None
+                    batch.taken = True
+                    self._sender_idle = False
+                    self.held -= len(batch.wires)
+                    if batch.wires:
+                        self._in_flight = batch.wires
+                    self._changed.notify_all()
+                try:
+                    if batch.wires:
+                        self._deliver(batch.wires, batch.body)
+                except Exception as exc:  # a bug (or a raising injected sleep)
+                    self._report(
+                        LetterError("letterapp internal error: %r" % (exc,), code="internal_error"),
+                        batch.wires if self._settle() else [],
+                    )
+                finally:
+                    for request in batch.flushes:
+                        request.done.set()
+        finally:
+            if self.close_transport:
+                close = getattr(self.transport, "close", None)
+                if callable(close):
+                    with contextlib.suppress(Exception):
+                        close()
 
     def _settle(self) -> bool:
         """Take back ownership of the in-flight items (False if close() reported them)."""
@@ -377,16 +548,12 @@ class Consumer:
             self._in_flight = None
         return mine
 
-    def _deliver(self, wires: List[WireItem], payloads: List[bytes]) -> None:
-        body = batch_body(payloads, self.skip_triggers)
-        with self._lock:
-            self._in_flight = wires
+    def _deliver(self, wires: List[WireItem], body: bytes) -> None:
         attempt = 0
         while True:
             if self.aborted.is_set():
                 if self._settle():
-                    report(
-                        self.on_error,
+                    self._report(
                         LetterError(
                             "the client was closed before these items were sent",
                             code="client_closed",
@@ -416,7 +583,7 @@ class Consumer:
                     delay = backoff_delay(attempt)
             if delay is None or attempt >= self.max_retries or self.aborted.is_set():
                 if self._settle():
-                    report(self.on_error, error, wires)
+                    self._report(error, wires)
                 return
             self.sleep(delay)
             attempt += 1
@@ -441,4 +608,4 @@ class Consumer:
             rejected_item = ItemRejected(
                 message, code=code, batch_status=response.status, index=index
             )
-            report(self.on_error, rejected_item, [wires[index]])
+            self._report(rejected_item, [wires[index]])
