@@ -98,21 +98,17 @@ class BulkWriter:
         """Insert converted ``rows`` of ``columns``, every row also taking the
         converted ``constants`` (column -> value), which are sent once per
         statement rather than once per row: ``INSERT … SELECT v.*, ?, ? FROM
-        (VALUES (…), (…)) AS v``."""
+        (VALUES (…), (…)) AS v`` on SQLite, arrays through ``unnest`` on
+        PostgreSQL."""
         names = list(columns) + list(constants)
         if not self.sqlite:
             self._insert_arrays(table, names, len(columns), rows, tuple(constants.values()))
             return
         one = "(" + ", ".join([self.mark] * len(columns)) + ")"
-        if self.sqlite:
-            picked = ", ".join(f"column{i + 1}" for i in range(len(columns)))
-            alias = "v"
-        else:
-            picked = ", ".join(f"v.c{i}" for i in range(len(columns)))
-            alias = "v(" + ", ".join(f"c{i}" for i in range(len(columns))) + ")"
+        picked = ", ".join(f"column{i + 1}" for i in range(len(columns)))
         fixed = ", ".join([self.mark] * len(constants))
         head = f"INSERT INTO {table} ({', '.join(names)}) SELECT {picked}, {fixed} FROM (VALUES "
-        tail = f") AS {alias}"
+        tail = ") AS v"
         values = tuple(constants.values())
         for start in range(0, len(rows), chunk):
             part = rows[start:start + chunk]

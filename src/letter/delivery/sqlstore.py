@@ -141,7 +141,7 @@ class SqlStore:
     def _sent_today(session: Session, project: Project, owner: str, now: datetime) -> int:
         """Accepted today on the project's calendar, plus what other workers
         hold in flight (they may send it before this batch records)."""
-        today = now.astimezone(ZoneInfo(project.timezone)).date()
+        today = _local_day(now, project.timezone)
         in_flight_elsewhere = session.scalar(
             select(func.count()).select_from(Message).where(
                 Message.state == MessageState.SENDING, Message.lease_owner != owner,
@@ -165,8 +165,8 @@ class SqlStore:
                 counters.setdefault(key, Counter()).update({"queued": -1, outcome.state: 1})
             if outcome.state == MessageState.SENT:
                 if message.project_id is not None:
-                    days[message.project_id, _local_day(batch, message.project_id,
-                                                        accepted_at)] += 1
+                    zone = batch.projects[message.project_id].timezone
+                    days[message.project_id, _local_day(accepted_at, zone)] += 1
                 sent.append({"_id": mid, "_at": accepted_at, "_now": now,
                              "_to": outcome.recipient or message.to_email,
                              "_provider": outcome.provider_id})
@@ -198,8 +198,9 @@ class SqlStore:
             count_sent_days(session, days)
 
 
-def _local_day(batch: Batch, project_id: uuid.UUID, at: datetime) -> date:
-    return at.astimezone(ZoneInfo(batch.projects[project_id].timezone)).date()
+def _local_day(at: datetime, timezone: str) -> date:
+    """The date on the project's calendar: the day ``send_days`` counts under."""
+    return at.astimezone(ZoneInfo(timezone)).date()
 
 
 def _history_state(outcome: Settled) -> str:
