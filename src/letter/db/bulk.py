@@ -123,7 +123,8 @@ class BulkWriter:
         for any number of rows, so psycopg parses it once (a VALUES list of
         25,000 placeholders was re-parsed, in Python, on every call)."""
         types = self._column_types(table)
-        arrays = ", ".join(f"%s::{types[name]}[]" for name in names[:width])
+        # Binary arrays (%b): psycopg escapes text arrays in Python.
+        arrays = ", ".join(f"%b::{types[name]}[]" for name in names[:width])
         fixed = ", ".join(["%s"] * len(constants))
         sql = (f"INSERT INTO {table} ({', '.join(names)}) "
                f"SELECT v.*, {fixed} FROM unnest({arrays}) AS v")
