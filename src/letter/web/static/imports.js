@@ -132,6 +132,9 @@
     input.addEventListener('change', preview);
     headerRow.addEventListener('change', preview);
     form.addEventListener('submit', start);
+    // After a boosted navigation this script runs once the swapped page is
+    // already live: a file chosen in between gets its preview now.
+    if (input.files.length) preview();
     // A column mapped to "Trait…" asks for the trait's name.
     mapping.addEventListener('change', function (event) {
       var select = event.target;
