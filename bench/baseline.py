@@ -31,8 +31,11 @@ def _rows(n: int, sqlite: bool) -> list[tuple[Any, ...]]:
     rows = []
     for i in range(n):
         traits = orjson.dumps(
-            {"name": f"User {i}", "plan": "pro" if i % 3 else "free",
-             "signup_at": "2025-01-01T00:00:00Z"}
+            {
+                "name": f"User {i}",
+                "plan": "pro" if i % 3 else "free",
+                "signup_at": "2025-01-01T00:00:00Z",
+            }
         ).decode()
         row_id: Any = uuid.uuid4().hex if sqlite else uuid.uuid4()
         pid: Any = project.hex if sqlite else project
@@ -64,7 +67,7 @@ def _sqlite(path: Path, rows: list[tuple[Any, ...]]) -> float:
         started = time.perf_counter()
         for start in range(0, len(rows), CHUNK):
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(sql, rows[start:start + CHUNK])
+            conn.executemany(sql, rows[start : start + CHUNK])
             conn.execute("COMMIT")
         elapsed = time.perf_counter() - started
         conn.execute(f"DROP TABLE {TABLE}")
@@ -84,7 +87,7 @@ def _postgresql(url: str, rows: list[tuple[Any, ...]]) -> float:
         started = time.perf_counter()
         with conn.cursor() as cur:
             for start in range(0, len(rows), CHUNK):
-                cur.executemany(sql, rows[start:start + CHUNK])
+                cur.executemany(sql, rows[start : start + CHUNK])
                 conn.commit()
         elapsed = time.perf_counter() - started
         conn.execute(f"DROP TABLE {TABLE}")

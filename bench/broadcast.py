@@ -123,8 +123,9 @@ def accepted_span(db: Database, broadcast_id: uuid.UUID, n: int) -> float:
     """Seconds from the first to the last acceptance; checks all ``n`` were sent."""
     with db.session() as session:
         first, last, sent = session.execute(
-            select(func.min(Message.sent_at), func.max(Message.sent_at), func.count())
-            .where(Message.broadcast_id == broadcast_id, Message.state == "sent")
+            select(func.min(Message.sent_at), func.max(Message.sent_at), func.count()).where(
+                Message.broadcast_id == broadcast_id, Message.state == "sent"
+            )
         ).one()
     assert sent == n, f"{sent} of {n} sent"
     return float((last - first).total_seconds())

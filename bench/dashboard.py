@@ -67,11 +67,15 @@ def prepare(db: Database) -> dict[str, str]:
             session.flush()
             session.add(Membership(workspace_id=WORKSPACE_ID, user_id=user.id, role="owner"))
             create_default_template(session, PROJECT_ID)
-            segments.create_segment(session, PROJECT_ID, "Pro",
-                                    {"kind": "trait", "path": "plan", "op": "eq",
-                                     "value": "pro"})
-            broadcasts.create_broadcast(session, PROJECT_ID, from_email="hi@bench.test",
-                                        name="Launch", subject="Hello")
+            segments.create_segment(
+                session,
+                PROJECT_ID,
+                "Pro",
+                {"kind": "trait", "path": "plan", "op": "eq", "value": "pro"},
+            )
+            broadcasts.create_broadcast(
+                session, PROJECT_ID, from_email="hi@bench.test", name="Launch", subject="Hello"
+            )
             audience(session)
         segment = session.scalars(select(Segment).where(Segment.project_id == PROJECT_ID)).one()
         segments.recount(session, segment)
@@ -79,8 +83,12 @@ def prepare(db: Database) -> dict[str, str]:
         broadcast = broadcasts.list_broadcasts(session, PROJECT_ID, PageParams(limit=1)).items[0]
         in_list = session.scalars(select(ContactList.id)).one()
         topic = session.scalars(select(Topic.id)).one()
-        return {"segment": str(segment.id), "broadcast": str(broadcast.id),
-                "list": str(in_list), "topic": str(topic)}
+        return {
+            "segment": str(segment.id),
+            "broadcast": str(broadcast.id),
+            "list": str(in_list),
+            "topic": str(topic),
+        }
 
 
 def audience(session: Session) -> None:
@@ -90,16 +98,29 @@ def audience(session: Session) -> None:
     session.add_all([in_list, topic])
     session.flush()
     now = bindparam("now", utcnow(), type_=ListMember.__table__.c.added_at.type)
-    session.execute(insert(ListMember).from_select(
-        ["project_id", "list_id", "contact_id", "added_at"],
-        select(Contact.project_id,
-               bindparam("l", in_list.id, type_=ListMember.__table__.c.list_id.type),
-               Contact.id, now).where(Contact.external_id.like("%0"))))
-    session.execute(insert(TopicSubscription).from_select(
-        ["project_id", "topic_id", "contact_id", "subscribed", "updated_at"],
-        select(Contact.project_id,
-               bindparam("t", topic.id, type_=TopicSubscription.__table__.c.topic_id.type),
-               Contact.id, bindparam("no", False), now).where(Contact.external_id.like("%05"))))
+    session.execute(
+        insert(ListMember).from_select(
+            ["project_id", "list_id", "contact_id", "added_at"],
+            select(
+                Contact.project_id,
+                bindparam("l", in_list.id, type_=ListMember.__table__.c.list_id.type),
+                Contact.id,
+                now,
+            ).where(Contact.external_id.like("%0")),
+        )
+    )
+    session.execute(
+        insert(TopicSubscription).from_select(
+            ["project_id", "topic_id", "contact_id", "subscribed", "updated_at"],
+            select(
+                Contact.project_id,
+                bindparam("t", topic.id, type_=TopicSubscription.__table__.c.topic_id.type),
+                Contact.id,
+                bindparam("no", False),
+                now,
+            ).where(Contact.external_id.like("%05")),
+        )
+    )
     if session.get_bind().dialect.name == "postgresql":
         # As autovacuum would soon after such a load: plans need the new rows' statistics.
         session.execute(text("ANALYZE list_members, topic_subscriptions"))
@@ -108,9 +129,11 @@ def audience(session: Session) -> None:
 def signed_in(client: TestClient) -> None:
     page = client.get("/sign-in")
     token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
-    done = client.post("/sign-in", data={"email": EMAIL, "password": PASSWORD,
-                                         "csrf_token": token, "next": "/"},
-                       follow_redirects=False)
+    done = client.post(
+        "/sign-in",
+        data={"email": EMAIL, "password": PASSWORD, "csrf_token": token, "next": "/"},
+        follow_redirects=False,
+    )
     assert done.status_code == 303, done.text
 
 
@@ -162,8 +185,13 @@ def measure(client: TestClient, url: str, n: int) -> list[float]:
 def run(kind: str, url: str, contacts: int, n: int, target: float) -> None:
     db = Database(make_engine(url))
     ids = prepare(db)
-    settings = Settings.from_env({"LETTER_DATA_DIR": str(OUT / "dashboard-data"),
-                                  "LETTER_SECRET_KEY": "bench", "LETTER_DATABASE_URL": url})
+    settings = Settings.from_env(
+        {
+            "LETTER_DATA_DIR": str(OUT / "dashboard-data"),
+            "LETTER_SECRET_KEY": "bench",
+            "LETTER_DATABASE_URL": url,
+        }
+    )
     client = TestClient(create_app(runtime=Runtime.build(settings, db=db)))
     signed_in(client)
     print(f"\n{kind}: {contacts:,} contacts, {n} requests a page (after 2 warm-ups)")
@@ -175,8 +203,10 @@ def run(kind: str, url: str, contacts: int, n: int, target: float) -> None:
         worst = max(worst, p95)
         flag = "" if p95 <= target else "  over target"
         print(f"  {name:36} {statistics.median(times):8.1f} {p95:8.1f}{flag}", flush=True)
-    print(f"  worst p95 {worst:.1f} ms; target <= {target:.0f} ms: "
-          f"{'met' if worst <= target else 'NOT met'}")
+    print(
+        f"  worst p95 {worst:.1f} ms; target <= {target:.0f} ms: "
+        f"{'met' if worst <= target else 'NOT met'}"
+    )
     db.engine.dispose()
 
 
@@ -186,8 +216,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--pg-url", default=os.environ.get(
-        "LETTER_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get(
+            "LETTER_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
     args = parser.parse_args()
     print(describe())
     OUT.mkdir(exist_ok=True)

@@ -45,8 +45,9 @@ def seed(url: str, contacts: int) -> uuid.UUID:
     db = Database.from_url(url)
     sqlite = url.startswith("sqlite")
     with db.session() as session:
-        _, ws, _ = auth_service.bootstrap(session, email=f"o{uuid.uuid4().hex[:6]}@b.test",
-                                          workspace_name="Bench")
+        _, ws, _ = auth_service.bootstrap(
+            session, email=f"o{uuid.uuid4().hex[:6]}@b.test", workspace_name="Bench"
+        )
         project = projects.create_project(session, ws.id, "Bench", "UTC")
         vip = ContactList(id=uuid7(), project_id=project.id, name="VIP")
         news = Topic(id=uuid7(), project_id=project.id, name="News")
@@ -64,13 +65,28 @@ def seed(url: str, contacts: int) -> uuid.UUID:
         people, members, subs = [], [], []
         for i in range(start, min(contacts, start + CHUNK)):
             cid = uuid7()
-            traits = {"name": f"Person {i}", "plan": PLANS[i % 4], "mrr": i % 500,
-                      "beta": i % 3 == 0, "company": {"name": f"Co {i % 97}",
-                                                      "size": i % 50}}
+            traits = {
+                "name": f"Person {i}",
+                "plan": PLANS[i % 4],
+                "mrr": i % 500,
+                "beta": i % 3 == 0,
+                "company": {"name": f"Co {i % 97}", "size": i % 50},
+            }
             off = at if i % 10 == 0 else None
-            people.append((ident(cid), pid, f"user_{i}", f"user{i}@example.com",
-                           f"user{i}@example.com", orjson.dumps(traits).decode(), off,
-                           "import" if off else None, at, at))
+            people.append(
+                (
+                    ident(cid),
+                    pid,
+                    f"user_{i}",
+                    f"user{i}@example.com",
+                    f"user{i}@example.com",
+                    orjson.dumps(traits).decode(),
+                    off,
+                    "import" if off else None,
+                    at,
+                    at,
+                )
+            )
             if i % 3 == 0:
                 members.append((pid, ident(list_id), ident(cid), at))
                 subs.append((pid, ident(topic_id), ident(cid), True, at))
@@ -79,12 +95,18 @@ def seed(url: str, contacts: int) -> uuid.UUID:
             cur.executemany(
                 "INSERT INTO contacts (id, project_id, external_id, email, email_key, traits,"
                 " unsubscribed_at, unsubscribe_reason, created_at, updated_at) VALUES ("
-                + ", ".join([mark] * 10) + ")", people)
-            cur.executemany("INSERT INTO list_members VALUES (" + ", ".join([mark] * 4) + ")",
-                            members)
-            cur.executemany("INSERT INTO topic_subscriptions (project_id, topic_id, contact_id,"
-                            " subscribed, updated_at) VALUES (" + ", ".join([mark] * 5) + ")",
-                            subs)
+                + ", ".join([mark] * 10)
+                + ")",
+                people,
+            )
+            cur.executemany(
+                "INSERT INTO list_members VALUES (" + ", ".join([mark] * 4) + ")", members
+            )
+            cur.executemany(
+                "INSERT INTO topic_subscriptions (project_id, topic_id, contact_id,"
+                " subscribed, updated_at) VALUES (" + ", ".join([mark] * 5) + ")",
+                subs,
+            )
     db.engine.dispose()
     return project_id
 
@@ -97,15 +119,22 @@ def child(url: str, project_id: str, out: Path, params: dict[str, Any]) -> dict[
     wall, cpu = time.perf_counter(), time.process_time()
     rows = write_export(db, uuid.UUID(project_id), params, out)
     me = resource.getrusage(resource.RUSAGE_SELF)
-    return {"rows": rows, "seconds": time.perf_counter() - wall,
-            "cpu": time.process_time() - cpu, "rss_mb": me.ru_maxrss / 1024,
-            "mb": out.stat().st_size / 1e6}
+    return {
+        "rows": rows,
+        "seconds": time.perf_counter() - wall,
+        "cpu": time.process_time() - cpu,
+        "rss_mb": me.ru_maxrss / 1024,
+        "mb": out.stat().st_size / 1e6,
+    }
 
 
-def run_child(url: str, project_id: uuid.UUID, out: Path, params: dict[str, Any]
-              ) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, __file__, "--child", url, str(project_id), str(out),
-                           json.dumps(params)], capture_output=True, text=True, check=False)
+def run_child(url: str, project_id: uuid.UUID, out: Path, params: dict[str, Any]) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", url, str(project_id), str(out), json.dumps(params)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode:
         raise SystemExit(done.stderr)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -131,8 +160,12 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=100_000)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--pg-url", default=os.environ.get(
-        "LETTER_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get(
+            "LETTER_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
     parser.add_argument("--child", nargs=4)
     args = parser.parse_args()
     if args.child:
@@ -155,10 +188,12 @@ def main() -> None:
                     drop()
                 print(f"\n== {kind}, {contacts:,} contacts ==")
                 for name, found in (("everyone", every), ("plan = pro", some)):
-                    print(f"{name}: {found['rows']:,} rows, {found['mb']:.0f} MB in "
-                          f"{found['seconds']:.1f} s = {found['rows'] / found['seconds']:,.0f} "
-                          f"rows/s (target >= 100,000); CPU {found['cpu']:.1f} s; peak RSS "
-                          f"{found['rss_mb']:.0f} MB")
+                    print(
+                        f"{name}: {found['rows']:,} rows, {found['mb']:.0f} MB in "
+                        f"{found['seconds']:.1f} s = {found['rows'] / found['seconds']:,.0f} "
+                        f"rows/s (target >= 100,000); CPU {found['cpu']:.1f} s; peak RSS "
+                        f"{found['rss_mb']:.0f} MB"
+                    )
 
 
 if __name__ == "__main__":

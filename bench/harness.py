@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -200,3 +201,37 @@ def bench_server(db: str, pg_url: str, workers: int) -> Iterator[BenchServer]:
                 yield BenchServer(port, proc, env, data_dir, token, slug, key)
         finally:
             drop()
+
+
+@contextmanager
+def recorded(pid: int, path: str | None) -> Iterator[None]:
+    """Collapsed stacks of a process and its children while the block runs,
+    into ``path`` (py-spy, the thread holding the GIL only); nothing when
+    ``path`` is None."""
+    if path is None:
+        yield
+        return
+    spy = subprocess.Popen(
+        [
+            shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "-p",
+            str(pid),
+            "--subprocesses",
+            "--gil",
+            "-r",
+            "200",
+            "-f",
+            "raw",
+            "-o",
+            path,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1)
+    try:
+        yield
+    finally:
+        spy.send_signal(2)
+        spy.wait(timeout=60)

@@ -26,7 +26,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import bench_server, cpu_seconds
+from harness import bench_server, cpu_seconds, recorded
 from ingest import pct
 from machine import describe
 
@@ -93,11 +93,12 @@ def measure(
 def run(db: str, args: argparse.Namespace) -> None:
     with bench_server(db, args.pg_url, args.workers) as srv:
         measure(srv.port, srv.key, args.rate, 2, args.connections)  # warm up
-        cpu0 = cpu_seconds(srv.proc.pid)
-        latencies, errors, elapsed = measure(
-            srv.port, srv.key, args.rate, args.seconds, args.connections
-        )
-        cpu = cpu_seconds(srv.proc.pid) - cpu0
+        with recorded(srv.proc.pid, args.profile and f"{args.profile}-{db}.txt"):
+            cpu0 = cpu_seconds(srv.proc.pid)
+            latencies, errors, elapsed = measure(
+                srv.port, srv.key, args.rate, args.seconds, args.connections
+            )
+            cpu = cpu_seconds(srv.proc.pid) - cpu0
     ms = sorted(x * 1000 for x in latencies)
     seconds = sorted(latencies)
     print(f"\n== {db} ({args.workers} server process(es), {args.connections} connections) ==")
@@ -123,6 +124,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument(
+        "--profile", metavar="PREFIX", help="record the server with py-spy into PREFIX-<db>.txt"
+    )
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument(
         "--pg-url",

@@ -42,9 +42,16 @@ from machine import describe
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-MAPPING = {"external_id": "external_id", "email": "email", "first_name": "traits.first_name",
-           "last_name": "traits.last_name", "plan": "traits.plan", "city": "traits.city",
-           "signup_date": "traits.signup_date", "status": "status"}
+MAPPING = {
+    "external_id": "external_id",
+    "email": "email",
+    "first_name": "traits.first_name",
+    "last_name": "traits.last_name",
+    "plan": "traits.plan",
+    "city": "traits.city",
+    "signup_date": "traits.signup_date",
+    "status": "status",
+}
 FIRST = ["Ada", "Grace", "Linus", "Margaret", "Alan", "Barbara", "Ken", "Dennis", "Frances"]
 LAST = ["Lovelace", "Hopper", "Torvalds", "Hamilton", "Turing", "Liskov", "Thompson", "Allen"]
 PLANS = ["free", "pro", "team", "scale"]
@@ -58,9 +65,11 @@ def write_file(path: Path, rows: int) -> None:
         out.write(",".join(MAPPING) + "\n")
         for i in range(rows):
             status = "unsubscribed" if rnd.random() < 0.1 else "subscribed"
-            out.write(f"user_{i:07d},user{i}@example{i % 50}.com,{rnd.choice(FIRST)},"
-                      f"{rnd.choice(LAST)},{rnd.choice(PLANS)},{rnd.choice(CITIES)},"
-                      f"2024-{1 + i % 12:02d}-{1 + i % 28:02d},{status}\n")
+            out.write(
+                f"user_{i:07d},user{i}@example{i % 50}.com,{rnd.choice(FIRST)},"
+                f"{rnd.choice(LAST)},{rnd.choice(PLANS)},{rnd.choice(CITIES)},"
+                f"2024-{1 + i % 12:02d}-{1 + i % 28:02d},{status}\n"
+            )
 
 
 def _project(url: str, name: str) -> tuple[Any, uuid.UUID, uuid.UUID]:
@@ -70,8 +79,9 @@ def _project(url: str, name: str) -> tuple[Any, uuid.UUID, uuid.UUID]:
 
     db = Database.from_url(url)
     with db.session() as session:
-        user, ws, _ = auth_service.bootstrap(session, email=f"{name}-{uuid.uuid4().hex[:6]}@b.test",
-                                             workspace_name=name)
+        user, ws, _ = auth_service.bootstrap(
+            session, email=f"{name}-{uuid.uuid4().hex[:6]}@b.test", workspace_name=name
+        )
         project = projects.create_project(session, ws.id, name, "UTC")
         return db, project.id, user.id
 
@@ -79,20 +89,27 @@ def _project(url: str, name: str) -> tuple[Any, uuid.UUID, uuid.UUID]:
 def _usage(start_wall: float, start_cpu: float) -> dict[str, float]:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"wall": time.perf_counter() - start_wall, "cpu": time.process_time() - start_cpu,
-            "cpu_children": kids.ru_utime + kids.ru_stime,
-            "rss_mb": me.ru_maxrss / 1024, "rss_children_mb": kids.ru_maxrss / 1024}
+    return {
+        "wall": time.perf_counter() - start_wall,
+        "cpu": time.process_time() - start_cpu,
+        "cpu_children": kids.ru_utime + kids.ru_stime,
+        "rss_mb": me.ru_maxrss / 1024,
+        "rss_children_mb": kids.ru_maxrss / 1024,
+    }
 
 
 def child_baseline(url: str, path: Path) -> dict[str, Any]:
     db, project_id, _ = _project(url, "baseline")
     sqlite = url.startswith("sqlite")
     mark = "?" if sqlite else "%s"
-    sql = ("INSERT INTO contacts (id, project_id, external_id, email, email_key, traits,"
-           " unsubscribed_at, unsubscribe_reason, created_at, updated_at) VALUES ("
-           + ", ".join([mark] * 10) + ") ON CONFLICT (project_id, external_id) DO UPDATE SET"
-           " email = excluded.email, email_key = excluded.email_key, traits = excluded.traits,"
-           " updated_at = excluded.updated_at")
+    sql = (
+        "INSERT INTO contacts (id, project_id, external_id, email, email_key, traits,"
+        " unsubscribed_at, unsubscribe_reason, created_at, updated_at) VALUES ("
+        + ", ".join([mark] * 10)
+        + ") ON CONFLICT (project_id, external_id) DO UPDATE SET"
+        " email = excluded.email, email_key = excluded.email_key, traits = excluded.traits,"
+        " updated_at = excluded.updated_at"
+    )
     from datetime import UTC, datetime
 
     from letter.ids import uuid7
@@ -107,12 +124,30 @@ def child_baseline(url: str, path: Path) -> dict[str, Any]:
         while True:
             batch = []
             for ext, email, first, last, plan, city, date, status in reader:
-                traits = orjson.dumps({"first_name": first, "last_name": last, "plan": plan,
-                                       "city": city, "signup_date": date}).decode()
+                traits = orjson.dumps(
+                    {
+                        "first_name": first,
+                        "last_name": last,
+                        "plan": plan,
+                        "city": city,
+                        "signup_date": date,
+                    }
+                ).decode()
                 off = status == "unsubscribed"
-                batch.append((uuid7().hex if sqlite else uuid7(), pid, ext, email,
-                              email.casefold(), traits, at if off else None,
-                              "import" if off else None, at, at))
+                batch.append(
+                    (
+                        uuid7().hex if sqlite else uuid7(),
+                        pid,
+                        ext,
+                        email,
+                        email.casefold(),
+                        traits,
+                        at if off else None,
+                        "import" if off else None,
+                        at,
+                        at,
+                    )
+                )
                 if len(batch) == CHUNK:
                     break
             if not batch:
@@ -135,13 +170,23 @@ def child_import(url: str, path: Path, data_dir: Path, parallel: bool | None) ->
     from letter.settings import Settings
 
     db, project_id, user_id = _project(url, "import")
-    settings = Settings.from_env({"LETTER_DATA_DIR": str(data_dir), "LETTER_SECRET_KEY": "b",
-                                  "LETTER_DATABASE_URL": url,
-                                  "LETTER_IMPORT_CHUNK_ROWS": str(CHUNK)})
+    settings = Settings.from_env(
+        {
+            "LETTER_DATA_DIR": str(data_dir),
+            "LETTER_SECRET_KEY": "b",
+            "LETTER_DATABASE_URL": url,
+            "LETTER_IMPORT_CHUNK_ROWS": str(CHUNK),
+        }
+    )
     with db.session() as session, path.open("rb") as fh:
-        job = service.create_import(session, project_id, user_id,
-                                    service.Upload(fh, path.name), mapping=json.dumps(MAPPING),
-                                    uploads_dir=settings.uploads_dir)
+        job = service.create_import(
+            session,
+            project_id,
+            user_id,
+            service.Upload(fh, path.name),
+            mapping=json.dumps(MAPPING),
+            uploads_dir=settings.uploads_dir,
+        )
         import_id = job.id
     wall0, cpu0 = time.perf_counter(), time.process_time()
     run_import(db, settings, import_id, parallel=parallel)
@@ -154,8 +199,13 @@ def child_import(url: str, path: Path, data_dir: Path, parallel: bool | None) ->
 
 
 def run_child(*args: str) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True,
-                          text=True, check=False, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
     if done.returncode:
         raise SystemExit(done.stderr)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -192,11 +242,15 @@ def report(kind: str, rows: int, found: dict[str, Any]) -> None:
     imp_rate = imp["rows"] / imp["seconds"]
     print(f"\n== {kind}, {rows:,} rows ==")
     print(f"baseline executemany upsert: {base_rate:,.0f} rows/s ({base['seconds']:.1f} s)")
-    print(f"import:                      {imp_rate:,.0f} rows/s ({imp['seconds']:.1f} s, "
-          f"{imp['created']:,} created, {imp['failed']} failed)  ratio "
-          f"{imp_rate / base_rate:.2f}x (target >= 0.5x)")
-    print(f"import CPU: worker {imp['cpu']:.1f} s + parser {imp['cpu_children']:.1f} s; "
-          f"baseline CPU {base['cpu']:.1f} s (the client's share; the server's too on SQLite)")
+    print(
+        f"import:                      {imp_rate:,.0f} rows/s ({imp['seconds']:.1f} s, "
+        f"{imp['created']:,} created, {imp['failed']} failed)  ratio "
+        f"{imp_rate / base_rate:.2f}x (target >= 0.5x)"
+    )
+    print(
+        f"import CPU: worker {imp['cpu']:.1f} s + parser {imp['cpu_children']:.1f} s; "
+        f"baseline CPU {base['cpu']:.1f} s (the client's share; the server's too on SQLite)"
+    )
     print(f"peak RSS: worker {imp['rss_mb']:.0f} MB, parser {imp['rss_children_mb']:.0f} MB")
 
 
@@ -206,8 +260,12 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=100_000, help="rows of the RSS check")
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--parallel", choices=["auto", "yes", "no"], default="auto")
-    parser.add_argument("--pg-url", default=os.environ.get(
-        "LETTER_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get(
+            "LETTER_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()
     if args.child:

@@ -20,10 +20,7 @@ import http.client
 import multiprocessing as mp
 import os
 import random
-import shutil
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +34,7 @@ from harness import (
     api,
     bench_server,
     cpu_seconds,
+    recorded,
     rss_mb,
 )
 from machine import describe
@@ -228,40 +226,16 @@ def run(db: str, args: argparse.Namespace) -> None:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        spy = None
-        if args.profile:
-            # Collapsed stacks of the server for the whole run (py-spy, optional).
-            spy = subprocess.Popen(
-                [
-                    shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"),
-                    "record",
-                    "-p",
-                    str(srv.proc.pid),
-                    "--subprocesses",
-                    "--gil",
-                    "-r",
-                    "200",
-                    "-f",
-                    "raw",
-                    "-o",
-                    f"{args.profile}-{db}.txt",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            time.sleep(1)
         n = args.contacts
         contacts = partial(contact_batches, group=not args.no_group)
-        cpu0 = cpu_seconds(srv.proc.pid)
-        c_time, c_items, c_lat = run_phase(srv.port, srv.key, n, args.clients, contacts)
-        cpu1 = cpu_seconds(srv.proc.pid)
-        e_time, e_items, e_lat = run_phase(srv.port, srv.key, n, args.clients, event_batches)
-        cpu2 = cpu_seconds(srv.proc.pid)
+        with recorded(srv.proc.pid, args.profile and f"{args.profile}-{db}.txt"):
+            cpu0 = cpu_seconds(srv.proc.pid)
+            c_time, c_items, c_lat = run_phase(srv.port, srv.key, n, args.clients, contacts)
+            cpu1 = cpu_seconds(srv.proc.pid)
+            e_time, e_items, e_lat = run_phase(srv.port, srv.key, n, args.clients, event_batches)
+            cpu2 = cpu_seconds(srv.proc.pid)
         stop.set()
         sampler.join()
-        if spy is not None:
-            spy.send_signal(2)
-            spy.wait(timeout=60)
         verify(srv.port, srv.token, srv.slug, srv.env, srv.data_dir, n, not args.no_group)
         bare = bare_upsert_rate(srv.env, srv.data_dir, n)
     print(

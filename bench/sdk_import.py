@@ -140,19 +140,33 @@ def raw_bodies(first: int, last: int, flush_at: int) -> list[bytes]:
     items: list[dict[str, Any]] = []
     for i in range(first, last):
         uid, acct = f"user_{i}", i // USERS_PER_ACCOUNT
-        items.append({
-            "type": "identify", "user_id": uid, "email": f"user{i}@example.com",
-            "traits": {"name": f"User {i}", "plan": "pro" if i % 3 else "free",
-                       "signup_at": "2025-01-01T00:00:00Z"},
-            "timestamp": format_epoch(time.time()), "message_id": str(uuid.uuid4()),
-        })
-        items.append({
-            "type": "group", "user_id": uid, "account_id": f"acct_{acct}",
-            "name": f"Account {acct}", "traits": {"mrr": acct % 500},
-            "timestamp": format_epoch(time.time()), "message_id": str(uuid.uuid4()),
-        })
+        items.append(
+            {
+                "type": "identify",
+                "user_id": uid,
+                "email": f"user{i}@example.com",
+                "traits": {
+                    "name": f"User {i}",
+                    "plan": "pro" if i % 3 else "free",
+                    "signup_at": "2025-01-01T00:00:00Z",
+                },
+                "timestamp": format_epoch(time.time()),
+                "message_id": str(uuid.uuid4()),
+            }
+        )
+        items.append(
+            {
+                "type": "group",
+                "user_id": uid,
+                "account_id": f"acct_{acct}",
+                "name": f"Account {acct}",
+                "traits": {"mrr": acct % 500},
+                "timestamp": format_epoch(time.time()),
+                "message_id": str(uuid.uuid4()),
+            }
+        )
     return [
-        orjson.dumps({"batch": items[s:s + flush_at], "skip_triggers": True})
+        orjson.dumps({"batch": items[s : s + flush_at], "skip_triggers": True})
         for s in range(0, len(items), flush_at)
     ]
 
@@ -250,7 +264,10 @@ def report(
     users = n if raw is None or args.fresh_server else 2 * n
     accounts = (users + USERS_PER_ACCOUNT - 1) // USERS_PER_ACCOUNT
     expected = {
-        "contacts": users, "contacts_linked": users, "accounts": accounts, "receipts": 2 * users
+        "contacts": users,
+        "contacts_linked": users,
+        "accounts": accounts,
+        "receipts": 2 * users,
     }
     got = {k: counts[k] for k in expected}
     requests = sum(t.requests for t in transports)

@@ -39,24 +39,39 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=600.0, help="seconds of load")
     parser.add_argument("--rate", type=float, default=500.0, help="requests started per second")
     parser.add_argument("--audience", type=int, default=5000, help="broadcast recipients")
-    parser.add_argument("--outbox-batch", type=int, default=50,
-                        help="messages a worker claims at once (the in-flight window)")
-    parser.add_argument("--settle", type=float, default=300.0,
-                        help="seconds allowed for the work to finish after the load")
+    parser.add_argument(
+        "--outbox-batch",
+        type=int,
+        default=50,
+        help="messages a worker claims at once (the in-flight window)",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=300.0,
+        help="seconds allowed for the work to finish after the load",
+    )
     args = parser.parse_args()
     os.environ.setdefault("PYTHONPATH", str(ROOT / "src"))
-    plan = Plan(duration=args.duration, rate=args.rate, audience=args.audience,
-                outbox_batch=args.outbox_batch, settle=args.settle)
+    plan = Plan(
+        duration=args.duration,
+        rate=args.rate,
+        audience=args.audience,
+        outbox_batch=args.outbox_batch,
+        settle=args.settle,
+    )
     print(describe(f"load average {os.getloadavg()[0]:.1f} at the start"), flush=True)
     report = run_chaos(plan)
     print(describe(f"load average {os.getloadavg()[0]:.1f} at the end"))
     for line in report.lines():
         print(line)
     lost = report.figures.get("events lost", 0) + report.figures.get("contacts lost", 0)
-    print(f"lost: {lost}; duplicates: broadcast "
-          f"{report.figures.get('broadcast in-flight duplicates')}, sequence "
-          f"{report.figures.get('sequence in-flight duplicates')}, events "
-          f"{report.figures.get('events stored twice')}")
+    print(
+        f"lost: {lost}; duplicates: broadcast "
+        f"{report.figures.get('broadcast in-flight duplicates')}, sequence "
+        f"{report.figures.get('sequence in-flight duplicates')}, events "
+        f"{report.figures.get('events stored twice')}"
+    )
     return 1 if report.problems else 0
 
 

@@ -35,7 +35,6 @@ from letter.ingestion.lookup import (
     contacts_t,
     load,
     load_email_only,
-    planned_for_now,
 )
 from letter.ingestion.merge import deep_merge
 from letter.ingestion.parse import Item
@@ -297,10 +296,9 @@ def apply_items(
     user_ids = {i.user_id for i in fresh if i.user_id is not None}
     full = any(i.kind != "track" for i in fresh)
     lock = full and _locks(session)
-    with planned_for_now(session):
-        accounts = load(session, accounts_t, project.id, account_ids, lock=lock, full=True)
-        contacts = load(session, contacts_t, project.id, user_ids, lock=lock, full=full)
-        claimed = _claim(session, project.id, fresh, contacts, lock) if full else []
+    accounts = load(session, accounts_t, project.id, account_ids, lock=lock, full=True)
+    contacts = load(session, contacts_t, project.id, user_ids, lock=lock, full=full)
+    claimed = _claim(session, project.id, fresh, contacts, lock) if full else []
     events = _walk(fresh, contacts, accounts, project.id, now, skip_triggers)
     _write_rows(writer, accounts_t, project.id, accounts, now)
     created = _write_rows(writer, contacts_t, project.id, contacts, now)

@@ -8,20 +8,18 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import orjson
-from sqlalchemy import ARRAY, String, Table, bindparam, func, select, text, true
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from letter.contacts.models import Account, Contact
 
-__all__ = ["Row", "accounts_t", "contacts_t", "load", "load_email_only", "planned_for_now"]
+__all__ = ["Row", "accounts_t", "contacts_t", "load", "load_email_only", "pg_lookup_sql"]
 
 contacts_t: Table = Contact.__table__  # type: ignore[assignment]
 accounts_t: Table = Account.__table__  # type: ignore[assignment]
@@ -51,52 +49,44 @@ class Row:
     claimed: bool = False
 
 
-@contextmanager
-def planned_for_now(session: Session) -> Iterator[None]:
-    """Plan the lookups inside for the tables as they are now (PostgreSQL).
-
-    The driver prepares statements it runs often, and PostgreSQL may keep a
-    generic plan made while a table was tiny and had no statistics (a fresh
-    project being imported): then every lookup scans the whole project. Only
-    the lookups opt out of cached plans; the foreign-key checks of the inserts
-    keep theirs, which are right and cost a re-plan per row otherwise.
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        yield
-        return
-    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    yield
-    session.execute(text("SET LOCAL plan_cache_mode TO DEFAULT"))
+_PG_LOOKUP = (
+    "SELECT found.* FROM unnest(%s::text[]) WITH ORDINALITY AS wanted({key}, n)"
+    " CROSS JOIN LATERAL (SELECT {columns} FROM {table}"
+    " WHERE project_id = %s AND {key} = wanted.{key}{extra} {order}LIMIT 1{lock}) AS found"
+    " ORDER BY wanted.n"
+)
 
 
-def _lookup_each(
-    table: Table, columns: tuple[Any, ...], project_id: uuid.UUID, external_ids: set[str],
-    lock: bool,
-) -> Any:
-    """One index probe per id on PostgreSQL: ``unnest(ids)`` joined LATERAL.
+def pg_lookup_sql(table: str, columns: str, *, key: str = "external_id", extra: str = "",
+                  order: str = "", lock: bool) -> str:
+    """One index probe per wanted key on PostgreSQL: ``unnest`` joined LATERAL.
 
     A plain ``IN`` or join lets the planner scan every row of the project
     when the table has no statistics yet (a fresh project being imported),
     which makes each batch cost as much as the table is big; a parameterised
-    probe on the ``(project_id, external_id)`` unique index cannot be
-    outguessed. Rows are locked in external-id order, the same order for
+    probe on the ``(project_id, key)`` index cannot be outguessed. ``LIMIT 1``
+    (there is at most one row) also keeps the planner from flattening the
+    probe into an ordinary join. Rows are locked in key order, the same for
     every batch, so concurrent batches do not deadlock.
     """
-    c = table.c
-    wanted = func.unnest(
-        bindparam("external_ids", sorted(external_ids), type_=ARRAY(String))
-    ).table_valued("external_id", with_ordinality="n").render_derived()
-    # LIMIT 1 (there is at most one row) also keeps the planner from flattening
-    # the probe into an ordinary join, which it may then run as a scan.
-    probe = (
-        select(*columns)
-        .where(c.project_id == project_id, c.external_id == wanted.c.external_id)
-        .limit(1)
+    return _PG_LOOKUP.format(
+        key=key, columns=columns, table=table, extra=extra,
+        order=f"ORDER BY {order} " if order else "", lock=" FOR UPDATE" if lock else "",
     )
-    if lock:
-        probe = probe.with_for_update()
-    found = probe.lateral()
-    return select(*found.c).select_from(wanted).join(found, true()).order_by(wanted.c.n)
+
+
+def _pg_rows(session: Session, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Rows of a lookup, planned for its parameters on every run.
+
+    The driver prepares a statement it runs often, and PostgreSQL may then
+    keep a generic plan made while a table was tiny and had no statistics (a
+    fresh project being imported): every lookup would scan the whole project.
+    Unprepared, each run is planned for the table as it is now.
+    """
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(sql, params, prepare=False)
+        return cursor.fetchall()
 
 
 def _stored_json(text: str | None) -> dict[str, Any]:
@@ -160,23 +150,21 @@ def load(
         return {}
     if session.get_bind().dialect.name != "postgresql":
         return _load_sqlite(session, table, project_id, external_ids, full)
-    c = table.c
     if table is contacts_t:
-        extra = (c.account_id, c.email, c.timezone) if full else (c.account_id,)
+        columns = "id, external_id, account_id" + (", traits, email, timezone" if full else "")
     else:
-        extra = (c.name,)
-    columns = (c.id, c.external_id, *((c.traits,) if full else ()), *extra)
-    stmt = _lookup_each(table, columns, project_id, external_ids, lock)
+        columns = "id, external_id, name, traits"
+    sql = pg_lookup_sql(table.name, columns, lock=lock)
     found: dict[str, Row] = {}
-    for row in session.execute(stmt):
-        state = Row(row.id, row.external_id, (row.traits or {}) if full else {}, False, NEVER)
+    for row in _pg_rows(session, sql, (sorted(external_ids), project_id)):
+        state = Row(row[0], row[1], {}, False, NEVER)
         if table is contacts_t:
-            state.account_id = row.account_id
+            state.account_id = row[2]
             if full:
-                state.email, state.timezone = row.email, row.timezone
+                state.traits, state.email, state.timezone = row[3] or {}, row[4], row[5]
         else:
-            state.name = row.name
-        found[row.external_id] = state
+            state.name, state.traits = row[2], row[3] or {}
+        found[row[1]] = state
     return found
 
 
@@ -192,32 +180,28 @@ def load_email_only(
     """
     if not keys:
         return {}
+    if session.get_bind().dialect.name != "postgresql":
+        return _email_only_sqlite(session, project_id, keys)
+    sql = pg_lookup_sql(
+        "contacts", "id, email_key, traits, created_at, account_id, email, timezone",
+        key="email_key", extra=" AND external_id IS NULL", order="created_at, id", lock=lock,
+    )
+    return {
+        row[1]: Row(row[0], "", row[2] or {}, False, row[3].astimezone(UTC), email=row[5],
+                    timezone=row[6], account_id=row[4])
+        for row in _pg_rows(session, sql, (sorted(keys), project_id))
+    }
+
+
+def _email_only_sqlite(session: Session, project_id: uuid.UUID, keys: set[str]
+                       ) -> dict[str, Row]:
     c = contacts_t.c
-    columns = (c.id, c.email_key, c.traits, c.created_at, c.account_id, c.email, c.timezone)
-    stmt: Any
-    if session.get_bind().dialect.name == "postgresql":
-        wanted = func.unnest(
-            bindparam("email_keys", sorted(keys), type_=ARRAY(String))
-        ).table_valued("email_key", with_ordinality="n").render_derived()
-        probe = (
-            select(*columns)
-            .where(c.project_id == project_id, c.email_key == wanted.c.email_key,
-                   c.external_id.is_(None))
-            .order_by(c.created_at, c.id)
-            .limit(1)
-        )
-        if lock:
-            probe = probe.with_for_update()
-        found = probe.lateral()
-        stmt = select(*found.c).select_from(wanted).join(found, true()).order_by(wanted.c.n)
-    else:
-        stmt = (select(*columns)
-                .where(c.project_id == project_id, c.email_key.in_(keys),
-                       c.external_id.is_(None))
-                .order_by(c.created_at.desc(), c.id.desc()))
+    stmt = (select(c.id, c.email_key, c.traits, c.created_at, c.account_id, c.email, c.timezone)
+            .where(c.project_id == project_id, c.email_key.in_(keys), c.external_id.is_(None))
+            .order_by(c.created_at.desc(), c.id.desc()))
     rows: dict[str, Row] = {}
     for row in session.execute(stmt):
-        # SQLite returns every match, newest first: the oldest one stays.
+        # Every match, newest first: the oldest one stays.
         rows[row.email_key] = Row(row.id, "", row.traits or {}, False, row.created_at,
                                   email=row.email, timezone=row.timezone,
                                   account_id=row.account_id)
