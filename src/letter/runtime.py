@@ -4,10 +4,11 @@ domains never see it (they take a Session and plain values)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from letter.db.engine import Database
 from letter.delivery.transport import Transport, transport_from_settings
+from letter.ingestion.groupcommit import GroupCommit
 from letter.ratelimit import RateLimiter
 from letter.settings import Settings
 
@@ -20,6 +21,8 @@ class Runtime:
     db: Database
     limiter: RateLimiter
     transport: Transport
+    # Single ingestion calls share transactions (letter.ingestion.groupcommit).
+    single_calls: GroupCommit = field(default_factory=GroupCommit)
 
     @classmethod
     def build(cls, settings: Settings, db: Database | None = None) -> Runtime:

@@ -78,6 +78,11 @@ def _handle(request: Request, session: Session, runtime: Runtime, kind: str, bod
     skip = params.get("skip_triggers") or params.get("skipTriggers")
     if kind == "batch":
         result = service.ingest_batch(session, key.project, _decode(body), skip)
+    elif IDEMPOTENCY_HEADER not in request.headers:
+        # Shares a transaction with the calls that arrive while one commits.
+        item, skip_triggers = service.parse_one(kind, _decode(body), skip)
+        accepted = runtime.single_calls.submit(session, key, item, skip_triggers)
+        return JSONBytes(service.BatchResult(int(accepted), int(not accepted)).as_json())
     else:
         result = service.ingest_one(session, key.project, kind, _decode(body), skip)
     service.record_use(session, key)

@@ -56,6 +56,8 @@ class Race(Exception):
 class Outcome:
     accepted: int
     duplicates: int
+    # The ``index`` of each item applied (not a duplicate).
+    applied: frozenset[int] = frozenset()
 
 
 def _locks(session: Session) -> bool:
@@ -311,7 +313,7 @@ def apply_items(
         _insert_events(writer, events)
     if hooks.active():
         _notify(session, project, created, events, skip_triggers)
-    return Outcome(accepted=len(fresh), duplicates=duplicates)
+    return Outcome(len(fresh), duplicates, frozenset(i.index for i in fresh))
 
 
 def _notify(

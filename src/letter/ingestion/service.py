@@ -29,10 +29,12 @@ from letter.projects.models import Project
 
 __all__ = [
     "BatchResult",
+    "apply_for_project",
     "authenticate",
     "credential_from_header",
     "ingest_batch",
     "ingest_one",
+    "parse_one",
     "prune_receipts",
     "record_use",
 ]
@@ -98,10 +100,9 @@ def wants_skip_triggers(body: dict[str, Any], query_value: str | None) -> bool:
     return bool(value) or query in TRUE_STRINGS
 
 
-def ingest_one(
-    session: Session, project: Project, kind: str, body: Any, query_skip: str | None = None
-) -> BatchResult:
-    """One identify, track or group call; a bad call is a 400 and changes nothing."""
+def parse_one(kind: str, body: Any, query_skip: str | None = None) -> tuple[Item, bool]:
+    """One identify, track or group call validated, and whether it skips
+    triggers; a bad call is a 400 (or 413)."""
     if not isinstance(body, dict):
         raise Invalid("The body must be a JSON object.")
     try:
@@ -110,9 +111,24 @@ def ingest_one(
         if exc.code == PayloadTooLarge.code:
             raise PayloadTooLarge(exc.message) from exc
         raise Invalid(exc.message) from exc
-    skip = wants_skip_triggers(body, query_skip)
+    return item, wants_skip_triggers(body, query_skip)
+
+
+def ingest_one(
+    session: Session, project: Project, kind: str, body: Any, query_skip: str | None = None
+) -> BatchResult:
+    """One identify, track or group call; a bad call is a 400 and changes nothing."""
+    item, skip = parse_one(kind, body, query_skip)
     outcome = _apply(session, project, [item], skip)
     return BatchResult(outcome.accepted, outcome.duplicates)
+
+
+def apply_for_project(
+    session: Session, project: Project, items: list[Item], skip: bool
+) -> frozenset[int]:
+    """Apply validated items of one project in order, uncommitted; the
+    ``index`` of each item applied (the others were duplicates)."""
+    return _apply(session, project, items, skip).applied
 
 
 def ingest_batch(
