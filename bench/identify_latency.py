@@ -90,6 +90,22 @@ def measure(
     return latencies, errors, time.perf_counter() - start
 
 
+def calls_per_transaction(port: int) -> str:
+    """From the server's /metrics (one process's: with several, the one
+    that answered the scrape)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/metrics")
+    values = {}
+    for line in conn.getresponse().read().decode().splitlines():
+        name, _, value = line.partition(" ")
+        if name.startswith("letter_ingest_single_call"):
+            values[name] = float(value)
+    conn.close()
+    calls = values.get("letter_ingest_single_calls_total", 0.0)
+    transactions = values.get("letter_ingest_single_call_transactions_total", 0.0)
+    return f"{calls / max(transactions, 1):.2f} ({calls:,.0f} calls)"
+
+
 def run(db: str, args: argparse.Namespace) -> None:
     with bench_server(db, args.pg_url, args.workers) as srv:
         measure(srv.port, srv.key, args.rate, 2, args.connections)  # warm up
@@ -99,6 +115,7 @@ def run(db: str, args: argparse.Namespace) -> None:
                 srv.port, srv.key, args.rate, args.seconds, args.connections
             )
             cpu = cpu_seconds(srv.proc.pid) - cpu0
+        shared = calls_per_transaction(srv.port)
     ms = sorted(x * 1000 for x in latencies)
     seconds = sorted(latencies)
     print(f"\n== {db} ({args.workers} server process(es), {args.connections} connections) ==")
@@ -114,6 +131,7 @@ def run(db: str, args: argparse.Namespace) -> None:
         f"server CPU: {cpu / max(len(ms), 1) * 1e6:.0f} us per call "
         f"(one core's worth: {len(ms) / max(cpu, 1e-9):,.0f} calls/s)"
     )
+    print(f"single calls per transaction (group commit, whole run): {shared}")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average after the run (1, 5, 15 min): {load}")
 

@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(delivery_public.router)
     app.include_router(downloads.router, responses=ERROR_RESPONSES)
     metrics = Metrics()
+    metrics.watch_single_calls(runtime.single_calls)
     app.include_router(metrics_router(metrics, runtime.settings.metrics_token))
     install_dashboard(app)
     # Innermost of Letter's middleware: it needs the unit of work's session.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import time
+from collections.abc import Iterator
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import (
@@ -23,9 +24,12 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from letter.errors import NotFound, Unauthorized
+from letter.ingestion.groupcommit import GroupCommit
 
 __all__ = ["Metrics", "MetricsMiddleware", "is_loopback", "metrics_router"]
 
@@ -48,6 +52,24 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+
+    def watch_single_calls(self, calls: GroupCommit) -> None:
+        """Export how many single ingestion calls the shared transactions held."""
+        self.registry.register(_SingleCalls(calls))
+
+
+class _SingleCalls(Collector):
+    def __init__(self, calls: GroupCommit) -> None:
+        self.calls = calls
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "letter_ingest_single_calls", "Single ingestion calls committed.",
+            value=self.calls.calls)
+        yield CounterMetricFamily(
+            "letter_ingest_single_call_transactions",
+            "Transactions that committed single ingestion calls (several share one).",
+            value=self.calls.transactions)
 
 
 class MetricsMiddleware:
