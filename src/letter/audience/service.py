@@ -25,6 +25,7 @@ from letter.audience.models import ContactList, ListMember, Topic, TopicDefault,
 from letter.clock import utcnow
 from letter.contacts.models import Contact
 from letter.contacts.service import get_contact
+from letter.db.bulk import driver_rows
 from letter.db.pagination import PageParams, PageResult, paginate
 from letter.emails import InvalidEmail, email_key, normalize_email
 from letter.errors import Conflict, Invalid, NotFound
@@ -53,6 +54,9 @@ class MembersResult:
     already_members: int
     not_found: list[str]
 
+_OPT_IN_TOPICS = f'SELECT id FROM {Topic.__tablename__} WHERE project_id = ? AND "default" = ?'
+
+
 def subscribe_new_contacts(
     session: Session, project_id: uuid.UUID, contact_ids: Collection[uuid.UUID]
 ) -> None:
@@ -65,10 +69,11 @@ def subscribe_new_contacts(
     """
     if not contact_ids:
         return
-    opt_in = select(Topic.id).where(
-        Topic.project_id == project_id, Topic.default == TopicDefault.OPT_IN
-    )
-    topic_ids = list(session.scalars(opt_in))
+    # Every ingestion batch that creates a contact asks: read at the driver level.
+    topic_ids = [
+        t if isinstance(t, uuid.UUID) else uuid.UUID(t)
+        for (t,) in driver_rows(session, _OPT_IN_TOPICS, project_id, TopicDefault.OPT_IN.value)
+    ]
     if not topic_ids:
         return
     session.execute(

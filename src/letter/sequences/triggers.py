@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from letter.clock import iso, utcnow
 from letter.contacts.models import Contact
+from letter.db.bulk import driver_rows
 from letter.ids import uuid7
 from letter.ingestion import hooks
 from letter.projects.models import Project
@@ -105,9 +106,8 @@ def _build(session: Session, project_id: uuid.UUID, version: int) -> ProjectInde
 
 # Read on every ingestion transaction: a Core statement on the table, built
 # once, skips the ORM's per-call work (and hits the compiled cache).
-_versions = SequenceIndexVersion.__table__
-_VERSION = select(_versions.c.version).where(
-    _versions.c.project_id == bindparam("project_id"))
+_VERSION = (f"SELECT version FROM {SequenceIndexVersion.__tablename__}"
+            " WHERE project_id = ?")
 
 
 def index_for(session: Session, project_id: uuid.UUID) -> ProjectIndex:
@@ -116,7 +116,8 @@ def index_for(session: Session, project_id: uuid.UUID) -> ProjectIndex:
     found: ProjectIndex | None = session.info.get(key)
     if found is not None:
         return found
-    version = session.execute(_VERSION, {"project_id": project_id}).scalar() or 0
+    found_version = driver_rows(session, _VERSION, project_id)
+    version = found_version[0][0] if found_version else 0
     with _lock:
         index = _indexes.get(project_id)
     if index is None or index.version != version:
