@@ -44,6 +44,7 @@ class Ledger:
     events: set[str] = field(default_factory=set)  # tags of acknowledged tracks
     users: set[str] = field(default_factory=set)  # acknowledged identifies
     signed_up: set[str] = field(default_factory=set)  # acknowledged "Signed Up"
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU spent during the load
 
     def at(self) -> float:
         return time.monotonic() - self.started
@@ -58,7 +59,9 @@ class Context:
     token: str
     slug: str
     ledger: Ledger
-    http: httpx.AsyncClient
+    # Several small pools: httpx scans its whole pool for every request, so
+    # one pool of hundreds of connections costs the client more than the server.
+    clients: list[httpx.AsyncClient]
     ids: dict[str, str] = field(default_factory=dict)  # created resources by name
     _turn: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -74,11 +77,13 @@ class Context:
             if not self.urls:
                 await asyncio.sleep(0.1)
                 continue
-            url = self.urls[next(self._turn) % len(self.urls)]
+            turn = next(self._turn)
+            url = self.urls[turn % len(self.urls)]
             ledger.attempts += 1
             sent = time.monotonic()
             try:
-                response = await self.http.request(method, url + path, json=body, headers=auth)
+                http = self.clients[turn % len(self.clients)]
+                response = await http.request(method, url + path, json=body, headers=auth)
             except httpx.TransportError as exc:
                 ledger.transport_errors.append((ledger.at(), type(exc).__name__))
             else:

@@ -9,6 +9,8 @@ inject the faults on a timeline, let the work settle, check and report.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import shutil
 import tempfile
 import threading
@@ -133,12 +135,27 @@ class Faults(threading.Thread):
             self.error = exc
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """(CPU seconds the whole machine has been busy, this process's CPU
+    seconds, its SMTP sink included); the machine's is 0 off Linux."""
+    own = os.times()
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return 0.0, own.user + own.system
+    ticks = [int(x) for x in fields]
+    busy = sum(ticks) - ticks[3] - (ticks[4] if len(ticks) > 4 else 0)  # minus idle, iowait
+    return busy / os.sysconf("SC_CLK_TCK"), own.user + own.system
+
+
 async def _load(plan: Plan, deployment: Deployment, token: str, ledger: Ledger,
                 postgres: PrivatePostgres, smtp: SmtpServer
                 ) -> tuple[float, Faults, list[Actor], Context]:
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
-        ctx = Context(deployment.api_urls, "", token, "", ledger, http)
+    limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(httpx.AsyncClient(timeout=30, limits=limits))
+                   for _ in range(16)]
+        ctx = Context(deployment.api_urls, "", token, "", ledger, clients)
         project = await ctx.call("POST", "/v1/projects", {"name": "Chaos", "timezone": "UTC"})
         assert project is not None
         ctx.slug = project.json()["slug"]
@@ -166,7 +183,19 @@ async def _load(plan: Plan, deployment: Deployment, token: str, ledger: Ledger,
         faults = Faults(deployment, postgres, ledger, plan.duration, schedule, sent,
                         plan.audience)
         faults.start()
+        machine0, client0 = cpu_seconds()
+        acknowledged0, begun = ledger.acknowledged, time.monotonic()
         held = await drive(ctx, cast, plan.rate, plan.duration)
+        machine1, client1 = cpu_seconds()
+        requests = max(ledger.acknowledged - acknowledged0, 1)
+        seconds = time.monotonic() - begun
+        ledger.cpu = {
+            "machine busy during the load (cores)": round((machine1 - machine0) / seconds, 2),
+            "CPU per acknowledged request, all processes (ms)":
+                round((machine1 - machine0) / requests * 1000, 2),
+            "of which the load client and its SMTP sink (ms)":
+                round((client1 - client0) / requests * 1000, 2),
+        }
         await asyncio.to_thread(faults.join, 120)
         return held, faults, cast, ctx
 
@@ -217,7 +246,7 @@ def run_chaos(plan: Plan) -> Report:
         report.figures = {"requests acknowledged": ledger.acknowledged,
                           "attempts": ledger.attempts, "answers": dict(ledger.statuses),
                           "transport errors": dict(Counter(k for _, k in ledger.transport_errors)),
-                          "settled after (s)": round(settled, 1)}
+                          "settled after (s)": round(settled, 1), **ledger.cpu}
         for section in sections:
             report.problems += section.pop("problems", [])
             report.figures.update(section)
