@@ -130,3 +130,28 @@ def test_a_call_that_fails_in_a_group_fails_alone(committed_db):
     assert sorted(stored(committed_db)) == ["u0", "u1", "u2"]
     # The leader's group, then the three calls of the failed group one by one.
     assert calls.transactions == 3 and calls.calls == 3
+
+
+def test_groups_of_two_processes_racing_for_a_new_user_keep_every_key(committed_db):
+    """Each GroupCommit stands for a process: their transactions race to
+    create the same contact, the loser runs its group again and merges."""
+    key = key_for(committed_db, make_project(committed_db))
+    processes = [GroupCommit(), GroupCommit()]
+    barrier = threading.Barrier(16)
+
+    class Racer(Caller):
+        def run(self) -> None:
+            barrier.wait()
+            super().run()
+
+    racers = [Racer(committed_db, processes[i % 2], key,
+                    {"user_id": "same", "traits": {f"k{i}": i, "nested": {f"n{i}": i}}})
+              for i in range(16)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join(timeout=60)
+        assert racer.error is None, racer.error
+    traits = stored(committed_db)["same"]
+    assert {k: v for k, v in traits.items() if k != "nested"} == {f"k{i}": i for i in range(16)}
+    assert traits["nested"] == {f"n{i}": i for i in range(16)}

@@ -23,13 +23,13 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from itertools import groupby
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from letter.clock import utcnow
 from letter.errors import Conflict
 from letter.ingestion.parse import Item
-from letter.ingestion.service import apply_for_project
+from letter.ingestion.service import MAX_ATTEMPTS, Race, apply_for_project, is_deadlock
 from letter.projects.keys import ActiveKey, touch
 
 __all__ = ["MAX_GROUP", "GroupCommit"]
@@ -122,6 +122,27 @@ def _apply_group(session: Session, group: list[_Call]) -> int:
 
 
 def _apply_and_commit(session: Session, calls: list[_Call]) -> None:
+    """One transaction for ``calls``. A race lost to another process for a
+    new contact (PostgreSQL) or a deadlock rolls it back and runs it again:
+    the whole transaction is the group's, so no savepoint is needed."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            accepted = _apply_once(session, calls)
+            break
+        except (Race, OperationalError) as exc:
+            session.rollback()
+            retry = isinstance(exc, Race) or is_deadlock(exc)
+            if not retry or attempt == MAX_ATTEMPTS:
+                raise
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        raise Conflict("The request conflicts with current data.") from exc
+    for i, call in enumerate(calls):
+        call.accepted, call.error = i in accepted, None
+
+
+def _apply_once(session: Session, calls: list[_Call]) -> set[int]:
     items = [replace(call.item, index=i) for i, call in enumerate(calls)]
     accepted: set[int] = set()
     order = sorted(range(len(calls)), key=lambda i: calls[i].key.project.id.bytes)
@@ -135,9 +156,4 @@ def _apply_and_commit(session: Session, calls: list[_Call]) -> None:
     now = utcnow()
     for key in {id(call.key): call.key for call in calls}.values():
         touch(session, key, now)
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        raise Conflict("The request conflicts with current data.") from exc
-    for i, call in enumerate(calls):
-        call.accepted, call.error = i in accepted, None
+    return accepted

@@ -28,12 +28,15 @@ from letter.projects.keys import ActiveKey, resolve_key, touch
 from letter.projects.models import Project
 
 __all__ = [
+    "MAX_ATTEMPTS",
     "BatchResult",
+    "Race",
     "apply_for_project",
     "authenticate",
     "credential_from_header",
     "ingest_batch",
     "ingest_one",
+    "is_deadlock",
     "parse_one",
     "prune_receipts",
     "record_use",
@@ -126,9 +129,11 @@ def ingest_one(
 def apply_for_project(
     session: Session, project: Project, items: list[Item], skip: bool
 ) -> frozenset[int]:
-    """Apply validated items of one project in order, uncommitted; the
+    """Apply validated items of one project in order, uncommitted, with no
+    savepoint of their own: on PostgreSQL a lost race (``Race``) or a
+    deadlock is for the caller to roll back and retry whole. Returns the
     ``index`` of each item applied (the others were duplicates)."""
-    return _apply(session, project, items, skip).applied
+    return apply_items(session, project, items, skip_triggers=skip, now=utcnow()).applied
 
 
 def ingest_batch(
@@ -157,7 +162,8 @@ def ingest_batch(
     return result
 
 
-def _is_deadlock(exc: OperationalError) -> bool:
+def is_deadlock(exc: OperationalError) -> bool:
+    """A PostgreSQL deadlock or serialization failure: worth retrying."""
     return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
 
 
@@ -173,7 +179,7 @@ def _apply(session: Session, project: Project, items: list[Item], skip: bool) ->
         except Race:
             continue
         except OperationalError as exc:
-            if not _is_deadlock(exc) or attempt == MAX_ATTEMPTS:
+            if not is_deadlock(exc) or attempt == MAX_ATTEMPTS:
                 raise
     raise Race("contacts kept changing under this batch; retry it")
 
