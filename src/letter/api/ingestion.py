@@ -18,7 +18,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette._utils import is_async_callable
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from letter.api.deps import count_request
 from letter.api.errors import MALFORMED_JSON, JSONBytes
-from letter.errors import Conflict, Invalid
+from letter.errors import Invalid
 from letter.ingestion import service
 from letter.ingestion.parse import decode_body
 from letter.ingestion.schemas import (
@@ -80,9 +79,8 @@ def _handle(request: Request, session: Session, runtime: Runtime, kind: str, bod
         result = service.ingest_batch(session, key.project, _decode(body), skip)
     elif IDEMPOTENCY_HEADER not in request.headers:
         # Shares a transaction with the calls that arrive while one commits.
-        item, skip_triggers = service.parse_one(kind, _decode(body), skip)
-        accepted = runtime.single_calls.submit(session, key, item, skip_triggers)
-        return JSONBytes(service.BatchResult(int(accepted), int(not accepted)).as_json())
+        result = runtime.single_calls.ingest(session, key, kind, _decode(body), skip)
+        return JSONBytes(result.as_json())
     else:
         result = service.ingest_one(session, key.project, kind, _decode(body), skip)
     service.record_use(session, key)
@@ -91,16 +89,8 @@ def _handle(request: Request, session: Session, runtime: Runtime, kind: str, bod
         # another thread hop with the write lock held. With an
         # Idempotency-Key the middleware stores the answer in the same
         # transaction, so it commits.
-        _commit(session)
+        service.commit(session)
     return JSONBytes(result.as_json())
-
-
-def _commit(session: Session) -> None:
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise Conflict("The request conflicts with current data.") from exc
 
 
 async def _serve(request: Request, kind: str) -> JSONBytes:

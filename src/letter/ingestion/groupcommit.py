@@ -12,8 +12,9 @@ call leads its own group at once.
 If a group's transaction fails, its calls are applied again one by one, so
 a call's error is its own.
 
->>> calls = GroupCommit()                                     # doctest: +SKIP
->>> result = calls.submit(session, key, item, skip=False)     # doctest: +SKIP
+>>> calls = GroupCommit()                                          # doctest: +SKIP
+>>> calls.ingest(session, key, "identify", {"user_id": "u1"}).as_json()  # doctest: +SKIP
+{'accepted': 1, 'duplicates': 0, 'rejected': []}
 """
 
 from __future__ import annotations
@@ -23,13 +24,11 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from itertools import groupby
 
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from letter.clock import utcnow
-from letter.errors import Conflict
 from letter.ingestion.parse import Item
-from letter.ingestion.service import MAX_ATTEMPTS, Race, apply_for_project, is_deadlock
+from letter.ingestion.service import BatchResult, apply_for_project, commit, parse_one, retry_races
 from letter.projects.keys import ActiveKey, touch
 
 __all__ = ["MAX_GROUP", "GroupCommit"]
@@ -62,6 +61,15 @@ class GroupCommit:
         # Committed transactions and the calls they held, since start.
         self.transactions = 0
         self.calls = 0
+
+    def ingest(self, session: Session, key: ActiveKey, kind: str, body: object,
+               query_skip: str | None = None) -> BatchResult:
+        """One identify, track or group call (a decoded body), validated,
+        applied with the calls around it and committed; a bad call is a 400
+        and changes nothing."""
+        item, skip = parse_one(kind, body, query_skip)
+        accepted = self.submit(session, key, item, skip)
+        return BatchResult(int(accepted), int(not accepted))
 
     def submit(self, session: Session, key: ActiveKey, item: Item, skip: bool) -> bool:
         """Apply one validated call and commit it; True if it was accepted,
@@ -122,22 +130,10 @@ def _apply_group(session: Session, group: list[_Call]) -> int:
 
 
 def _apply_and_commit(session: Session, calls: list[_Call]) -> None:
-    """One transaction for ``calls``. A race lost to another process for a
-    new contact (PostgreSQL) or a deadlock rolls it back and runs it again:
-    the whole transaction is the group's, so no savepoint is needed."""
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        try:
-            accepted = _apply_once(session, calls)
-            break
-        except (Race, OperationalError) as exc:
-            session.rollback()
-            retry = isinstance(exc, Race) or is_deadlock(exc)
-            if not retry or attempt == MAX_ATTEMPTS:
-                raise
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        raise Conflict("The request conflicts with current data.") from exc
+    """One transaction for ``calls``; it is theirs alone, so a lost race or a
+    deadlock rolls it back and runs it again, with no savepoint."""
+    accepted = retry_races(session, lambda: _apply_once(session, calls), savepoint=False)
+    commit(session)
     for i, call in enumerate(calls):
         call.accepted, call.error = i in accepted, None
 
@@ -145,14 +141,13 @@ def _apply_and_commit(session: Session, calls: list[_Call]) -> None:
 def _apply_once(session: Session, calls: list[_Call]) -> set[int]:
     items = [replace(call.item, index=i) for i, call in enumerate(calls)]
     accepted: set[int] = set()
+    # Projects apart (sorted is stable: each keeps its calls' order), then runs
+    # of one skip flag.
     order = sorted(range(len(calls)), key=lambda i: calls[i].key.project.id.bytes)
-    for _, indexes in groupby(order, key=lambda i: calls[i].key.project.id):
-        mine = list(indexes)
-        # Within a project the calls keep their order; runs of one skip flag.
-        for skip, run in groupby(mine, key=lambda i: calls[i].skip):
-            chosen = [items[i] for i in run]
-            accepted |= apply_for_project(session, calls[chosen[0].index].key.project,
-                                          chosen, skip)
+    for (_, skip), run in groupby(order, key=lambda i: (calls[i].key.project.id, calls[i].skip)):
+        indexes = list(run)
+        project = calls[indexes[0]].key.project
+        accepted |= apply_for_project(session, project, [items[i] for i in indexes], skip)
     now = utcnow()
     for key in {id(call.key): call.key for call in calls}.values():
         touch(session, key, now)

@@ -12,36 +12,37 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, select, tuple_
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from letter.clock import utcnow
-from letter.errors import Invalid, PayloadTooLarge, Unauthorized
+from letter.errors import Conflict, Invalid, PayloadTooLarge, Unauthorized
 from letter.ingestion.apply import RECEIPT_RETENTION, Outcome, Race, apply_items, receipts_t
 from letter.ingestion.parse import MAX_BATCH_ITEMS, Item, ItemRejected, parse_item
 from letter.projects.keys import ActiveKey, resolve_key, touch
 from letter.projects.models import Project
 
 __all__ = [
-    "MAX_ATTEMPTS",
     "BatchResult",
-    "Race",
     "apply_for_project",
     "authenticate",
+    "commit",
     "credential_from_header",
     "ingest_batch",
     "ingest_one",
-    "is_deadlock",
     "parse_one",
     "prune_receipts",
     "record_use",
+    "retry_races",
 ]
 
+T = TypeVar("T")
 # A batch that loses a race for a new contact re-runs; more than this means trouble.
 MAX_ATTEMPTS = 5
 PRUNE_CHUNK = 5_000
@@ -130,8 +131,8 @@ def apply_for_project(
     session: Session, project: Project, items: list[Item], skip: bool
 ) -> frozenset[int]:
     """Apply validated items of one project in order, uncommitted, with no
-    savepoint of their own: on PostgreSQL a lost race (``Race``) or a
-    deadlock is for the caller to roll back and retry whole. Returns the
+    savepoint of their own: on PostgreSQL a lost race or a deadlock is for
+    the caller to retry whole (``retry_races``). Returns the
     ``index`` of each item applied (the others were duplicates)."""
     return apply_items(session, project, items, skip_triggers=skip, now=utcnow()).applied
 
@@ -162,9 +163,38 @@ def ingest_batch(
     return result
 
 
-def is_deadlock(exc: OperationalError) -> bool:
-    """A PostgreSQL deadlock or serialization failure: worth retrying."""
+def _is_deadlock(exc: OperationalError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
+
+
+def retry_races(session: Session, attempt: Callable[[], T], *, savepoint: bool) -> T:
+    """Run ``attempt`` again when it loses a race for a new contact to a
+    concurrent request (``Race``) or hits a deadlock (PostgreSQL): inside a
+    savepoint each time, or, when the transaction is the attempt's alone,
+    after rolling the whole transaction back."""
+    for n in range(1, MAX_ATTEMPTS + 1):
+        try:
+            if not savepoint:
+                return attempt()
+            with session.begin_nested():
+                return attempt()
+        except Race:
+            pass
+        except OperationalError as exc:
+            if not _is_deadlock(exc) or n == MAX_ATTEMPTS:
+                raise
+        if not savepoint:
+            session.rollback()
+    raise Race("contacts kept changing under this batch; retry it")
+
+
+def commit(session: Session) -> None:
+    """Commit; a write refused by a constraint is a 409 and leaves nothing."""
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict("The request conflicts with current data.") from exc
 
 
 def _apply(session: Session, project: Project, items: list[Item], skip: bool) -> Outcome:
@@ -172,16 +202,9 @@ def _apply(session: Session, project: Project, items: list[Item], skip: bool) ->
     if session.get_bind().dialect.name == "sqlite":
         # One writer at a time (BEGIN IMMEDIATE): no race to recover from.
         return apply_items(session, project, items, skip_triggers=skip, now=now)
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        try:
-            with session.begin_nested():
-                return apply_items(session, project, items, skip_triggers=skip, now=now)
-        except Race:
-            continue
-        except OperationalError as exc:
-            if not is_deadlock(exc) or attempt == MAX_ATTEMPTS:
-                raise
-    raise Race("contacts kept changing under this batch; retry it")
+    return retry_races(
+        session, lambda: apply_items(session, project, items, skip_triggers=skip, now=now),
+        savepoint=True)
 
 
 def prune_receipts(session: Session, now: datetime | None = None) -> int:
