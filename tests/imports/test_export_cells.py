@@ -20,7 +20,7 @@ from letter.audience.models import ContactList, ListMember, Topic
 from letter.contacts.models import Account, Contact
 from letter.db.engine import Database
 from letter.ids import uuid7
-from letter.imports import exporting
+from letter.imports import exporting, exportparts
 from letter.projects.models import Project
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -52,7 +52,7 @@ def project_id_of(db: Database, project: dict[str, Any]) -> uuid.UUID:
 
 @pytest.fixture(params=[5000, 2], ids=["one page", "pages of two"])
 def page(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setattr(exporting, "PAGE", request.param)
+    monkeypatch.setattr(exportparts, "PAGE", request.param)
     return int(request.param)
 
 

@@ -154,7 +154,7 @@ def test_an_opt_in_topic_counts_contacts_without_a_choice_as_subscribed(
 
 def test_keys_found_on_later_pages_get_columns_for_every_row(client, owner, project, db,
                                                              monkeypatch, tmp_path):
-    from letter.imports import exporting
+    from letter.imports import exporting, exportparts
 
     content = ("id,a,b,cd\n"
                'u1,"é\nmultiline",,\n'
@@ -164,7 +164,7 @@ def test_keys_found_on_later_pages_get_columns_for_every_row(client, owner, proj
                "u5,,,\n").encode()
     import_csv(client, owner.headers, content, {"id": "external_id", "a": "traits.a",
                                                 "b": "traits.b", "cd": "traits.c.d"})
-    monkeypatch.setattr(exporting, "PAGE", 2)
+    monkeypatch.setattr(exportparts, "PAGE", 2)
     with db.session() as session:
         project_id = session.scalar(select(Project.id).where(Project.slug == "acme"))
     target = tmp_path / "out.csv"

@@ -1,13 +1,17 @@
-"""Writing an export: the matching contacts in id order, a page per short
-transaction, to a CSV with one column per trait key (nested keys dotted).
+"""Writing an export: the matching contacts in id order, in keyset ranges
+written at once by the worker and a child process (``exportparts``), a page
+per short read-only transaction, to a CSV with one column per trait key
+(nested keys dotted).
 
-The trait columns are known only once every contact has been read. Rows are
-written as they are read, under the trait columns seen so far (each page's
-new keys sorted and appended); a page that brings new keys starts a new
-segment. The header then goes first, the last segment (usually nearly all
-the rows) is copied as it is, and only the rows of earlier segments are
-rewritten with the empty cells they lack. Memory holds a page and the keys,
-whatever the number of contacts.
+The trait columns are known only once every contact has been read. Each
+range's rows are written as they are read, under the trait columns that
+range has seen so far (each page's new keys sorted and appended); a page
+that brings new keys starts a new segment. The header then goes first: the
+columns of the first range, then each later range's new ones, in the order
+a single pass would have met them. A segment written under exactly those
+columns (usually nearly all the rows) is copied as it is; only the rows of
+other segments are rewritten with their cells moved to their columns.
+Memory holds a page per writer and the keys, whatever the number of contacts.
 """
 
 from __future__ import annotations
@@ -17,14 +21,14 @@ import io
 import shutil
 import uuid
 from datetime import datetime
-from itertools import repeat
 from pathlib import Path
 from typing import IO, Any
 
 from letter.clock import utcnow
 from letter.db.engine import Database
 from letter.imports.csvout import writer
-from letter.imports.exportpages import flatten, pages
+from letter.imports.exportpages import flatten
+from letter.imports.exportparts import SPAN, Part, Parts
 from letter.imports.exports import expiry
 from letter.imports.models import ExportJob, ExportStatus
 from letter.imports.notices import export_ready
@@ -33,48 +37,44 @@ from letter.settings import Settings
 
 __all__ = ["FIXED_COLUMNS", "fail_export", "flatten", "run_export", "write_export"]
 
-PAGE = 5000
 FIXED_COLUMNS = ("email", "external_id", "status", "created_at", "updated_at")
 TAIL_COLUMNS = ("account", "lists", "topics")
 
 
 def write_export(db: Database, project_id: uuid.UUID, params: dict[str, Any], target: Path,
-                 now: datetime | None = None) -> int:
-    """Write the CSV to ``target``; returns its number of contacts."""
+                 now: datetime | None = None, *, processes: int | None = None,
+                 span: int = SPAN) -> int:
+    """Write the CSV to ``target``; returns its number of contacts.
+    ``processes`` caps the writers (None: one a core, up to two)."""
     now = now or utcnow()
-    body_path = target.with_suffix(".body")
-    keys: list[str] = []
-    known: set[str] = set()
-    segments: list[tuple[int, int]] = []  # (byte offset in the body, trait columns)
-    count = 0
-    get = dict.get
     try:
-        with body_path.open("wb") as raw, io.TextIOWrapper(
-                raw, encoding="utf-8", newline="") as body:
-            out = writer(body)
-            for page in pages(db, project_id, params, now, PAGE):
-                fresh = set().union(*page.traits) - known
-                if fresh or not segments:
-                    keys += sorted(fresh)
-                    known |= fresh
-                    body.flush()
-                    segments.append((raw.tell(), len(keys)))
-                # Column by column, without a Python step per cell: a trait a
-                # contact lacks is None from dict.get, which csv writes empty.
-                traits = [list(map(get, page.traits, repeat(key))) for key in keys]
-                out.writerows(zip(*page.head, *traits, *page.tail, strict=True))
-                count += len(page)
+        with Parts.start(db, project_id, params, now, target, span=span,
+                         processes=processes) as writers:
+            parts = writers.run()
+        keys = _trait_columns(parts)
         fixed = set(FIXED_COLUMNS) | set(TAIL_COLUMNS)
         header = [*FIXED_COLUMNS, *(f"traits.{k}" if k in fixed else k for k in keys),
                   *TAIL_COLUMNS]
         with target.open("wb") as final:
             csv_text = io.TextIOWrapper(final, encoding="utf-8", newline="", write_through=True)
             writer(csv_text).writerow(header)
-            _copy_segments(body_path, segments, len(keys), csv_text)
+            for part in parts:
+                _copy_part(part, keys, csv_text)
             csv_text.detach()
     finally:
-        remove(body_path)
-    return count
+        for leftover in target.parent.glob(f"{target.name}.*"):
+            remove(leftover)
+    return sum(part.count for part in parts)
+
+
+def _trait_columns(parts: list[Part]) -> list[str]:
+    keys: list[str] = []
+    seen: set[str] = set()
+    for part in parts:
+        fresh = [k for k in part.keys if k not in seen]
+        keys += fresh
+        seen.update(fresh)
+    return keys
 
 
 class _Span(io.RawIOBase):
@@ -93,23 +93,28 @@ class _Span(io.RawIOBase):
         return len(data)
 
 
-def _copy_segments(body_path: Path, segments: list[tuple[int, int]], width: int,
-                   final: io.TextIOWrapper) -> None:
-    """The body after the header: rows written under fewer trait columns get
-    their empty cells (before the account, lists and topics); the rest is
-    copied byte for byte. Both stream: memory stays flat."""
-    ends = [start for start, _ in segments[1:]] + [body_path.stat().st_size]
-    with body_path.open("rb") as body:
-        for (start, columns), end in zip(segments, ends, strict=True):
+def _copy_part(part: Part, keys: list[str], final: io.TextIOWrapper) -> None:
+    """The part's rows under the export's trait columns: a segment written
+    under exactly those is copied byte for byte; the rows of any other get
+    their cells moved to their columns and empty cells where they had none
+    (before the account, lists and topics). Both stream: memory stays flat."""
+    ends = [start for start, _ in part.segments[1:]] + [part.path.stat().st_size]
+    with part.path.open("rb") as body:
+        for (start, columns), end in zip(part.segments, ends, strict=True):
             body.seek(start)
-            if columns == width:
+            had = part.keys[:columns]
+            if had == keys:
                 shutil.copyfileobj(_Span(body, end - start), final.buffer)
                 continue
-            out, pad = writer(final), [""] * (width - columns)
+            place = {key: i for i, key in enumerate(had)}
+            picks = [place.get(key) for key in keys]
+            out = writer(final)
             span = io.TextIOWrapper(io.BufferedReader(_Span(body, end - start)),
                                     encoding="utf-8", newline="")
             for row in csv.reader(span):
-                out.writerow([*row[:-3], *pad, *row[-3:]])
+                traits = row[5:-3]
+                out.writerow([*row[:5], *("" if i is None else traits[i] for i in picks),
+                              *row[-3:]])
 
 
 def run_export(db: Database, settings: Settings, export_id: uuid.UUID) -> None:

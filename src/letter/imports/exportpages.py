@@ -54,7 +54,7 @@ from letter.segments.filter import TopicFilter, parse_filter
 from letter.segments.models import Segment
 from letter.values import string_form
 
-__all__ = ["Page", "cell", "flatten", "pages"]
+__all__ = ["Keyset", "Page", "boundaries", "cell", "flatten", "pages"]
 
 # A value that a spreadsheet would run: it starts with one of FORMULA_FIRST.
 # Over a column joined with "\n", every value starts at a line start; a hit
@@ -287,32 +287,72 @@ def _page(rows: Sequence[Sequence[Any]], lists: dict[str, str] | None,
                 traits=_trait_cells(cols[7]), tail=[_escaped(cols[8]), *names])
 
 
+Keyset = tuple[str, str]  # (id, created_at) as the page query reads them
+
+
+def _keyset_after(pg: bool, ident: Any, created: Any, at: Keyset, until: bool = False) -> Any:
+    """``(created_at, id) > at`` (or ``<=`` with ``until``), as each database
+    can seek it in the keyset index."""
+    at_id, at_created = (bindparam(None, v, type_=Text) for v in at)
+    left = tuple_(Contact.created_at, Contact.id) if pg else tuple_(created, ident)
+    right = (tuple_(cast(at_created, DateTime(timezone=True)), cast(at_id, Uuid())) if pg
+             else tuple_(at_created, at_id))
+    return left <= right if until else left > right
+
+
+def _plan_each(session: Session, pg: bool) -> None:
+    if pg:
+        # A generic plan (psycopg prepares a statement it runs often)
+        # cannot seek to this page's keyset position: plan each page.
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
+def boundaries(db: Database, project_id: uuid.UUID, params: dict[str, Any], now: datetime,
+               span: int) -> Iterator[Keyset]:
+    """The keyset of every ``span``-th matching contact, in order: the ends
+    of ranges of ``span`` contacts that part writers can take in parallel.
+    Each step reads the keyset index (and the filter's columns) only."""
+    pg = db.engine.dialect.name == "postgresql"
+    _, ident, created = _columns(pg, False, False)
+    last: Keyset | None = None
+    while True:
+        with db.reading() as session:
+            _plan_each(session, pg)
+            conds = _conditions(session, project_id, params, now)
+            if last is not None:
+                conds.append(_keyset_after(pg, ident, created, last))
+            row = session.connection().execute(
+                select(ident, created).select_from(Contact).where(and_(*conds))
+                .order_by(Contact.created_at, Contact.id).offset(span - 1).limit(1)).first()
+        if row is None:
+            return
+        last = (row[0], row[1])
+        yield last
+
+
 def pages(db: Database, project_id: uuid.UUID, params: dict[str, Any], now: datetime,
-          size: int) -> Iterator[Page]:
-    """The matching contacts, ``size`` a page (one short transaction each);
-    at least one page, maybe empty."""
-    with db.session() as session:
+          size: int, after: Keyset | None = None, until: Keyset | None = None
+          ) -> Iterator[Page]:
+    """The matching contacts after the keyset ``after`` up to ``until``
+    (both ends from ``boundaries``; None: the start, the end), ``size`` a
+    page (one short transaction each); at least one page, maybe empty."""
+    with db.reading() as session:
         has_lists = session.scalar(select(ContactList.id).where(
             ContactList.project_id == project_id).limit(1)) is not None
         has_topics = session.scalar(select(Topic.id).where(
             Topic.project_id == project_id).limit(1)) is not None
     pg = db.engine.dialect.name == "postgresql"
     columns, ident, created = _columns(pg, has_lists, has_topics)
-    last: tuple[str, str] | None = None
+    last = after
     while True:
         lists = topics = None
-        with db.session() as session:
-            if pg:
-                # A generic plan (psycopg prepares a statement it runs often)
-                # cannot seek to this page's keyset position: plan each page.
-                session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        with db.reading() as session:
+            _plan_each(session, pg)
             conds = _conditions(session, project_id, params, now)
             if last is not None:
-                at, made = (bindparam(None, v, type_=Text) for v in last)
-                conds.append(
-                    tuple_(Contact.created_at, Contact.id)
-                    > tuple_(cast(made, DateTime(timezone=True)), cast(at, Uuid()))
-                    if pg else tuple_(created, ident) > tuple_(made, at))
+                conds.append(_keyset_after(pg, ident, created, last))
+            if until is not None:
+                conds.append(_keyset_after(pg, ident, created, until, until=True))
             stmt = (select(ident, created, *columns).select_from(Contact)
                     .where(and_(*conds)).order_by(Contact.created_at, Contact.id).limit(size))
             rows = session.connection().execute(stmt).all()

@@ -22,9 +22,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from letter.imports.csvfile import RecordReader, raw_text
+from letter.imports.frames import read_frame, write_frame
 from letter.imports.mapping import Plan
 from letter.imports.rows import ContactRow, WireRow, row_parser, to_wire
 
@@ -95,25 +96,11 @@ def child_main() -> None:
     out = sys.stdout.buffer
     try:
         for chunk in _produce(*args):
-            _write_frame(out, chunk)
+            write_frame(out, chunk)
     except BrokenPipeError:
         return
     except Exception as exc:
-        _write_frame(out, ParseFailed(f"{type(exc).__name__}: {exc}"))
-
-
-def _write_frame(out: IO[bytes], item: Any) -> None:
-    data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(len(data).to_bytes(8, "big"))
-    out.write(data)
-    out.flush()
-
-
-def _read_frame(stream: IO[bytes]) -> Any:
-    size = stream.read(8)
-    if len(size) < 8:
-        return None
-    return pickle.loads(stream.read(int.from_bytes(size, "big")))  # our own child's output
+        write_frame(out, ParseFailed(f"{type(exc).__name__}: {exc}"))
 
 
 def _in_child(path: Path, spec: FileSpec, offset: int, line: int, rows: int
@@ -126,7 +113,7 @@ def _in_child(path: Path, spec: FileSpec, offset: int, line: int, rows: int
         pickle.dump((path, spec, offset, line, rows), child.stdin)
         child.stdin.close()
         while True:
-            item = _read_frame(child.stdout)
+            item = read_frame(child.stdout)
             if item is None:
                 raise ParseFailed(f"the parsing process exited ({child.wait()})")
             if isinstance(item, ParseFailed):
