@@ -4,8 +4,9 @@ Seeds N contacts (six traits, two of them nested; a tenth suppressed; a third
 in a list and subscribed to a topic) in bulk, then times the ``exports.run``
 job's code (``letter.imports.exporting.write_export``) writing them all to a
 CSV, and one filtered export (a FilterSpec on a trait), in a process of its
-own so its peak RSS is its own. Target (DESIGN §8): >= 100,000 rows/s, memory
-flat in the number of contacts (compare the two sizes).
+own so its peak RSS is its own (its part writer's is reported apart).
+Target (DESIGN §8): >= 100,000 rows/s, memory flat in the number of contacts
+(compare the two sizes).
 
     python bench/export.py                         # 1 M contacts (and 100 K), both databases
     python bench/export.py --contacts 200000 --db sqlite
@@ -115,15 +116,22 @@ def child(url: str, project_id: str, out: Path, params: dict[str, Any]) -> dict[
     from letter.db.engine import Database
     from letter.imports.exporting import write_export
 
+    def cpu_seconds() -> float:  # this process and the part writer it waited for
+        return sum(u.ru_utime + u.ru_stime for u in (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN)))
+
     db = Database.from_url(url)
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, cpu = time.perf_counter(), cpu_seconds()
     rows = write_export(db, uuid.UUID(project_id), params, out)
     me = resource.getrusage(resource.RUSAGE_SELF)
+    writer = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
         "rows": rows,
         "seconds": time.perf_counter() - wall,
-        "cpu": time.process_time() - cpu,
+        "cpu": cpu_seconds() - cpu,
         "rss_mb": me.ru_maxrss / 1024,
+        "child_rss_mb": writer.ru_maxrss / 1024,
         "mb": out.stat().st_size / 1e6,
     }
 
@@ -183,16 +191,21 @@ def main() -> None:
                 try:
                     project_id = seed(url, contacts)
                     every = run_child(url, project_id, tmp / "all.csv", {})
+                    again = run_child(url, project_id, tmp / "all.csv", {})
                     some = run_child(url, project_id, tmp / "pro.csv", pro)
                 finally:
                     drop()
                 print(f"\n== {kind}, {contacts:,} contacts ==")
-                for name, found in (("everyone", every), ("plan = pro", some)):
+                # The first export after the bulk load also sets PostgreSQL's
+                # hint bits on every page it reads: a one-off write.
+                runs = (("everyone", every), ("everyone again", again), ("plan = pro", some))
+                for name, found in runs:
                     print(
                         f"{name}: {found['rows']:,} rows, {found['mb']:.0f} MB in "
                         f"{found['seconds']:.1f} s = {found['rows'] / found['seconds']:,.0f} "
-                        f"rows/s (target >= 100,000); CPU {found['cpu']:.1f} s; peak RSS "
-                        f"{found['rss_mb']:.0f} MB"
+                        f"rows/s (target >= 100,000); CPU {found['cpu']:.1f} s (both writers, "
+                        f"without the database server); peak RSS {found['rss_mb']:.0f} MB, "
+                        f"part writer {found['child_rss_mb']:.0f} MB"
                     )
 
 

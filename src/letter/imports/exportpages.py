@@ -300,11 +300,18 @@ def _keyset_after(pg: bool, ident: Any, created: Any, at: Keyset, until: bool = 
     return left <= right if until else left > right
 
 
-def _plan_each(session: Session, pg: bool) -> None:
-    if pg:
-        # A generic plan (psycopg prepares a statement it runs often)
-        # cannot seek to this page's keyset position: plan each page.
-        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+def _plan_each(session: Session, pg: bool, in_index_order: bool = False) -> None:
+    if not pg:
+        return
+    # A generic plan (psycopg prepares a statement it runs often)
+    # cannot seek to this page's keyset position: plan each page.
+    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    if in_index_order:
+        # Without statistics (a freshly loaded project) PostgreSQL expects a
+        # few rows and sorts every remaining contact to skip ``span`` of
+        # them (0.6 s a step at 1 M); the keyset index gives them in order.
+        session.execute(text("SELECT set_config('enable_sort', 'off', true),"
+                             " set_config('enable_bitmapscan', 'off', true)"))
 
 
 def boundaries(db: Database, project_id: uuid.UUID, params: dict[str, Any], now: datetime,
@@ -317,7 +324,7 @@ def boundaries(db: Database, project_id: uuid.UUID, params: dict[str, Any], now:
     last: Keyset | None = None
     while True:
         with db.reading() as session:
-            _plan_each(session, pg)
+            _plan_each(session, pg, in_index_order=True)
             conds = _conditions(session, project_id, params, now)
             if last is not None:
                 conds.append(_keyset_after(pg, ident, created, last))
