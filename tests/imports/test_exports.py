@@ -175,3 +175,25 @@ def test_keys_found_on_later_pages_get_columns_for_every_row(client, owner, proj
     got = {r[1]: r[5:8] for r in rows[1:]}
     assert got == {"u1": ["é\nmultiline", "", ""], "u2": ["x", "", ""], "u3": ["y", "'=b3", ""],
                    "u4": ["", "", "4"], "u5": ["", "", ""]}
+
+
+@pytest.mark.parametrize("few", [0, 3], ids=["aggregate", "a probe each"])
+def test_list_and_topic_names_whatever_their_number(client, owner, people, db, monkeypatch,
+                                                    few):
+    from letter.imports import exportnames
+
+    monkeypatch.setattr(exportnames, "FEW", few)
+    with db.session() as session:
+        project_id = session.scalar(select(Project.id).where(Project.slug == "acme"))
+        ids = {c.external_id: c.id for c in session.scalars(select(Contact))}
+        alpha = ContactList(id=uuid7(), project_id=project_id, name="Alpha")
+        product = Topic(id=uuid7(), project_id=project_id, name="Product", default="opt_in")
+        session.add_all([alpha, product])
+        session.flush()
+        session.add_all([ListMember(project_id=project_id, list_id=alpha.id, contact_id=ids[u])
+                         for u in ("u1", "u3")])
+        session.add(TopicSubscription(project_id=project_id, topic_id=product.id,
+                                      contact_id=ids["u3"], subscribed=False))
+    rows = {r["external_id"]: r for r in rows_of(export(client, owner, {})[1])}
+    assert {k: (r["lists"], r["topics"]) for k, r in rows.items()} == {
+        "u1": ("Alpha; VIP", "News; Product"), "u2": ("", "Product"), "u3": ("Alpha", "")}

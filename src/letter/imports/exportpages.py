@@ -13,7 +13,7 @@ Shaped by bench/export.py (DESIGN §8: >= 100,000 rows/s, flat memory):
 - the traits are decoded by orjson and flattened and made cells in one walk;
 - list and subscribed-topic names come with the page's rows on PostgreSQL
   and from one query each per page on SQLite, both by index probes per
-  contact (never a pass over the project's memberships per page).
+  contact (``exportnames``).
 """
 
 from __future__ import annotations
@@ -44,11 +44,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from letter.audience.models import ContactList, ListMember, Topic, TopicDefault
+from letter.audience.models import ListMember
 from letter.contacts.models import Account, Contact
 from letter.db.engine import Database
 from letter.emails import email_key
 from letter.imports.csvout import FORMULA_FIRST, safe
+from letter.imports.exportnames import (
+    Named,
+    named,
+    pg_lists,
+    pg_topics,
+    sqlite_lists,
+    sqlite_topics,
+)
 from letter.segments.compile import compile_filter
 from letter.segments.filter import TopicFilter, parse_filter
 from letter.segments.models import Segment
@@ -182,55 +190,7 @@ def _conditions(session: Session, project_id: uuid.UUID, params: dict[str, Any],
     return conds
 
 
-OPT_IN = str(TopicDefault.OPT_IN)
-# Subscribed: a recorded choice to be, or no choice on an opt_in topic. The
-# choice is found by its primary key (project, topic, contact).
-_SUBSCRIBED = (f" AND (m.subscribed OR (m.contact_id IS NULL AND o.\"default\" = '{OPT_IN}'))")
-
-# PostgreSQL: the names in the page's own query, one index probe per contact.
-# An IN list of the page's ids let the planner scan or hash-join every
-# membership of the project on every page (quadratic in the project's size);
-# a per-page batch over an array of the ids, grouped by PostgreSQL, costs
-# less server time but more client time, and was slower overall (measured).
-_PG_LISTS = ("(SELECT string_agg(o.name, '; ' ORDER BY o.name) FROM list_members m"
-             " JOIN lists o ON o.id = m.list_id"
-             " WHERE m.project_id = contacts.project_id AND m.contact_id = contacts.id)")
-_PG_TOPICS = ("(SELECT string_agg(o.name, '; ' ORDER BY o.name) FROM topics o"
-              " LEFT JOIN topic_subscriptions m ON m.project_id = o.project_id"
-              " AND m.topic_id = o.id AND m.contact_id = contacts.id"
-              " WHERE o.project_id = contacts.project_id" + _SUBSCRIBED + ")")
-
-# SQLite: one query per page driven by the page's ids (json_each of one
-# parameter). Without statistics SQLite's planner would rather scan the
-# project's memberships through the primary key than probe the contact
-# index, hence INDEXED BY. Names come sorted and are joined here:
-# group_concat has no ORDER BY before SQLite 3.44.
-_SQLITE_LISTS = ("SELECT m.contact_id, o.name FROM json_each(?) p"
-                 " JOIN list_members m INDEXED BY ix_list_members_project_id_contact_id"
-                 " ON m.project_id = ? AND m.contact_id = p.value"
-                 " JOIN lists o ON o.id = m.list_id ORDER BY o.name")
-_SQLITE_TOPICS = ("SELECT p.value, o.name FROM json_each(?) p JOIN topics o ON o.project_id = ?"
-                  " LEFT JOIN topic_subscriptions m ON m.project_id = o.project_id"
-                  " AND m.topic_id = o.id AND m.contact_id = p.value"
-                  " WHERE 1 = 1" + _SUBSCRIBED + " ORDER BY o.name")
-
-
-def _sqlite_names(session: Session, project_id: uuid.UUID, ids: list[str], sql: str
-                  ) -> dict[str, str]:
-    """``"; "``-joined names by contact id (as SQLite keeps it) for a page's ids."""
-    cur = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    cur.execute(sql, (orjson.dumps(ids).decode(), project_id.hex))
-    pairs = cur.fetchall()
-    found = dict(pairs)
-    if len(found) == len(pairs):  # one name each, the common case: no Python loop
-        return found
-    grouped: dict[str, list[str]] = {}
-    for contact_id, name in pairs:
-        grouped.setdefault(contact_id, []).append(name)
-    return {k: "; ".join(v) for k, v in grouped.items()}
-
-
-def _columns(pg: bool, lists: bool, topics: bool) -> tuple[list[Any], Any, Any]:
+def _columns(pg: bool, lists: Named, topics: Named) -> tuple[list[Any], Any, Any]:
     """The page's columns as text: email, external_id, status, created_at,
     updated_at (in the API's form on PostgreSQL, as stored on SQLite),
     traits, account, and on PostgreSQL lists and topics; then the keyset:
@@ -254,8 +214,7 @@ def _columns(pg: bool, lists: bool, topics: bool) -> tuple[list[Any], Any, Any]:
         traits = type_coerce(c.traits, Text)
     status = case((c.unsubscribed_at.is_(None), literal_column("'subscribed'", Text)),
                   else_=literal_column("'unsubscribed'", Text))
-    names = [literal_column(sql if on else "NULL", Text)
-             for sql, on in ((_PG_LISTS, lists), (_PG_TOPICS, topics))] if pg else []
+    names = [pg_lists(lists), pg_topics(topics)] if pg else []
     # The account by a scalar subquery, not a join: with a join and no
     # statistics yet (a freshly loaded project), PostgreSQL sorted every
     # remaining contact of the project on every page instead of reading
@@ -287,6 +246,7 @@ def _page(rows: Sequence[Sequence[Any]], lists: dict[str, str] | None,
                 traits=_trait_cells(cols[7]), tail=[_escaped(cols[8]), *names])
 
 
+NONE = Named([])
 Keyset = tuple[str, str]  # (id, created_at) as the page query reads them
 
 
@@ -320,7 +280,7 @@ def boundaries(db: Database, project_id: uuid.UUID, params: dict[str, Any], now:
     of ranges of ``span`` contacts that part writers can take in parallel.
     Each step reads the keyset index (and the filter's columns) only."""
     pg = db.engine.dialect.name == "postgresql"
-    _, ident, created = _columns(pg, False, False)
+    _, ident, created = _columns(pg, NONE, NONE)
     last: Keyset | None = None
     while True:
         with db.reading() as session:
@@ -344,12 +304,9 @@ def pages(db: Database, project_id: uuid.UUID, params: dict[str, Any], now: date
     (both ends from ``boundaries``; None: the start, the end), ``size`` a
     page (one short transaction each); at least one page, maybe empty."""
     with db.reading() as session:
-        has_lists = session.scalar(select(ContactList.id).where(
-            ContactList.project_id == project_id).limit(1)) is not None
-        has_topics = session.scalar(select(Topic.id).where(
-            Topic.project_id == project_id).limit(1)) is not None
+        lists_of, topics_of = named(session, project_id)
     pg = db.engine.dialect.name == "postgresql"
-    columns, ident, created = _columns(pg, has_lists, has_topics)
+    columns, ident, created = _columns(pg, lists_of, topics_of)
     last = after
     while True:
         lists = topics = None
@@ -365,10 +322,10 @@ def pages(db: Database, project_id: uuid.UUID, params: dict[str, Any], now: date
             rows = session.connection().execute(stmt).all()
             if not pg and rows:
                 ids = [row[0] for row in rows]
-                if has_lists:
-                    lists = _sqlite_names(session, project_id, ids, _SQLITE_LISTS)
-                if has_topics:
-                    topics = _sqlite_names(session, project_id, ids, _SQLITE_TOPICS)
+                if lists_of.any:
+                    lists = sqlite_lists(session, project_id, ids)
+                if topics_of.any:
+                    topics = sqlite_topics(session, project_id, ids)
         # Formatting outside the transaction: it holds no snapshot longer than the reads.
         yield _page(rows, lists, topics, pg)
         if len(rows) < size:
