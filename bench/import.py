@@ -219,7 +219,7 @@ def database(kind: str, pg_url: str, tmp: Path) -> tuple[str, Any]:
         url, drop = f"sqlite:///{tmp / f'bench-{uuid.uuid4().hex[:6]}.db'}", (lambda: None)
     else:
         sys.path.insert(0, str(Path(__file__).parent))
-        from ingest import create_pg_database
+        from harness import create_pg_database
 
         url, drop = create_pg_database(pg_url)
     upgrade(url)
