@@ -137,6 +137,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--pool", type=int, default=4, help="SMTP connections per worker")
+    parser.add_argument(
+        "--snapshot-only", action="store_true", help="time three snapshots, send nothing"
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="letter-bench-"))
@@ -167,6 +170,18 @@ def main() -> None:
         n = len(contacts)
         personal = create(db, project_id, "Welcome", BODY)
         snap = snapshot(db, personal, settings.sending_domain)
+        if args.snapshot_only:
+            again = [
+                snapshot(db, create(db, project_id, f"Again {i}", BODY), settings.sending_domain)
+                for i in (1, 2)
+            ]
+            print(f"machine: {describe()}; load average now {os.getloadavg()[0]:.2f}")
+            print(
+                f"snapshots of {n:,} recipients: "
+                + ", ".join(f"{n / s:,.0f}" for s in (snap, *again))
+                + " rows/s (target >= 50,000)"
+            )
+            return
         sent = send(db, personal, env, args.workers)
         sent_span = accepted_span(db, personal, n)
         plain = create(db, project_id, "Release", PLAIN)
