@@ -82,14 +82,18 @@ def create(db: Database, project_id: Any, name: str, body: dict[str, Any]) -> uu
         return broadcast.id
 
 
+CPU: list[float] = []  # this process's CPU seconds for each snapshot
+
+
 def snapshot(db: Database, broadcast_id: uuid.UUID, domain: str) -> float:
     """Seconds to write the whole audience to the outbox."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with db.session() as session:
         go = start(session, broadcast_id, utcnow(), max_lateness=timedelta(hours=1))
     while go:
         with db.session() as session:
             go = write_chunk(session, broadcast_id, domain, utcnow())
+    CPU.append(time.process_time() - cpu)
     return time.perf_counter() - started
 
 
@@ -179,7 +183,9 @@ def main() -> None:
             print(
                 f"snapshots of {n:,} recipients: "
                 + ", ".join(f"{n / s:,.0f}" for s in (snap, *again))
-                + " rows/s (target >= 50,000)"
+                + " rows/s (target >= 50,000); this process's CPU a row: "
+                + ", ".join(f"{c / n * 1e6:.1f} us" for c in CPU)
+                + (" (all of it on SQLite)" if url.startswith("sqlite") else " (not the server's)")
             )
             return
         sent = send(db, personal, env, args.workers)
