@@ -201,3 +201,20 @@ def test_transactional_mail_goes_ahead_and_the_cap_defers(api, owner, project_ro
     assert reasons == {"daily send cap reached"}
     drain_all(runtime, now=utcnow() + timedelta(days=1, hours=1))
     assert outbox_states(db, b["id"]) == Counter({"sent": 3, "queued": 1})
+
+
+def test_recipients_rows_hold_no_copy_of_the_body_yet_every_email_and_message_has_it(
+        api, owner, project_row, make_contact, runtime, smtp, db):
+    slug = project_row.slug
+    make_contact("ada@example.com", traits={"plan": "paid", "name": "Ada"}, external_id="ada")
+    b = start_broadcast(api, owner, slug, PAID)
+    assert run_broadcast_jobs(runtime) == 1
+    with db.session() as session:
+        [(message_id, stored)] = session.execute(select(Message.id, Message.body_doc).where(
+            Message.broadcast_id == uuid.UUID(b["id"]))).all()
+    assert stored is None
+    drain_all(runtime)
+    [sent] = smtp.messages
+    assert b"Hello Ada" in sent.data
+    detail = api.get(f"/v1/projects/{slug}/messages/{message_id}", headers=owner.headers)
+    assert detail.status_code == 200 and detail.json()["body_doc"] == DOC

@@ -61,5 +61,6 @@ def get_message(message_id: uuid.UUID, project: ProjectDep, session: SessionDep)
     history = [HistoryOut(state=e.state, detail=e.detail, at=e.created_at)
                for e in service.message_history(session, message)]
     base = MessageOut.model_validate(message).model_dump()
-    return MessageDetail(**base, preview=message.preview, body_doc=message.body_doc,
-                         data=message.data, history=history)
+    return MessageDetail(**base, preview=message.preview,
+                         body_doc=service.message_body(session, message), data=message.data,
+                         history=history)

@@ -6,6 +6,7 @@ index forbids a second row for anyone.
 
 Rows are written at the driver level (``letter.db.bulk``), what every row
 shares sent once per statement: it is the hot path of a large broadcast.
+The body is not copied into the rows: the drain reads the broadcast's.
 
 >>> while write_chunk(session_per_chunk(), broadcast_id, "letter.localhost", now):
 ...     pass                                                     # doctest: +SKIP
@@ -124,7 +125,6 @@ def _insert(writer: BulkWriter, broadcast: Broadcast, project: Project, contacts
         "project_id": writer.uuid(project.id), "kind": MessageKind.BULK.value,
         "state": state.value, "priority": PRIORITY[MessageKind.BULK],
         "subject": broadcast.subject or "", "preview": broadcast.preview,
-        "body_doc": writer.json(broadcast.body_doc),
         "template_id": writer.uuid(broadcast.template_id), "data": writer.json({}),
         "broadcast_id": writer.uuid(broadcast.id), "attempts": 0,
         "created_at": stamp, "updated_at": stamp,

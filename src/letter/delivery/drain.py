@@ -107,7 +107,7 @@ def _render(batch: Batch, message: MessageRow, links: Links,
     design = (batch.designs.get(message.template_id) if message.template_id else None) \
         or batch.defaults.get(message.project_id) or PRESETS["branded"]
     content = compile_content(design, subject=message.subject, preview=message.preview,
-                              body_doc=message.body_doc)
+                              body_doc=batch.body_of(message))
     topic = batch.topics.get(message.broadcast_id) if message.broadcast_id else None
     unsubscribe = links.unsubscribe_url(message.id, message.contact_id, topic)
     rendered = content.render(render_context(project, contact, account, message.data or {},

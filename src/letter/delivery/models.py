@@ -96,7 +96,9 @@ class Message(Base):
     priority: Mapped[int] = mapped_column(Integer, default=1)
     subject: Mapped[str] = mapped_column(Text)
     preview: Mapped[str | None] = mapped_column(Text)
-    body_doc: Mapped[dict[str, Any]]
+    # None on a broadcast's rows: the broadcast's own body, which cannot change
+    # once it is scheduled (a copy per recipient was two thirds of the row).
+    body_doc: Mapped[dict[str, Any] | None]
     template_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("templates.id", ondelete="SET NULL")
     )

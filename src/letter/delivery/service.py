@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from letter.audience.service import subscribe_new_contacts
+from letter.broadcasts.models import Broadcast
 from letter.clock import utcnow
 from letter.contacts.models import Contact
 from letter.contacts.service import find_by_email
@@ -147,6 +148,18 @@ def get_message(session: Session, project_id: uuid.UUID, message_id: uuid.UUID) 
     if message is None:
         raise NotFound(f"No message {message_id} in this project.")
     return message
+
+
+def message_body(session: Session, message: Message) -> dict[str, Any]:
+    """The message's body document: its own, else its broadcast's (a
+    broadcast's rows hold none); empty once that broadcast is deleted."""
+    if message.body_doc is not None:
+        return message.body_doc
+    if message.broadcast_id is None:
+        return {}
+    body = session.scalar(select(Broadcast.body_doc).where(
+        Broadcast.project_id == message.project_id, Broadcast.id == message.broadcast_id))
+    return body or {}
 
 
 def message_history(session: Session, message: Message) -> list[MessageEvent]:

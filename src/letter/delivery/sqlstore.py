@@ -52,24 +52,28 @@ _SENT = (
 )
 
 
-def _topics(session: Session, messages: list[MessageRow]
-            ) -> tuple[dict[uuid.UUID, uuid.UUID], set[uuid.UUID]]:
-    """The topics of the batch's broadcasts, and the messages whose contact is
-    no longer subscribed to the topic (one query each, none without topics)."""
+def _broadcasts(session: Session, messages: list[MessageRow]
+                ) -> tuple[dict[uuid.UUID, uuid.UUID], set[uuid.UUID], dict[uuid.UUID, Any]]:
+    """The topics and bodies of the batch's broadcasts, and the messages whose
+    contact is no longer subscribed to the topic (a query for the broadcasts,
+    one more when they have topics)."""
     broadcast_ids = {m.broadcast_id for m in messages if m.broadcast_id}
     if not broadcast_ids:
-        return {}, set()
+        return {}, set(), {}
     topics: dict[uuid.UUID, uuid.UUID] = {}
-    for broadcast_id, topic_id in session.execute(select(Broadcast.id, Broadcast.topic_id).where(
-            Broadcast.id.in_(broadcast_ids), Broadcast.topic_id.is_not(None))):
+    bodies: dict[uuid.UUID, Any] = {}
+    for broadcast_id, topic_id, body in session.execute(
+            select(Broadcast.id, Broadcast.topic_id, Broadcast.body_doc)
+            .where(Broadcast.id.in_(broadcast_ids))):
+        bodies[broadcast_id] = body
         if topic_id is not None:
             topics[broadcast_id] = topic_id
     keyed = {m.id: (m.project_id, topics[m.broadcast_id], m.contact_id) for m in messages
              if m.broadcast_id in topics and m.contact_id and m.project_id}
     if not keyed:
-        return topics, set()
+        return topics, set(), bodies
     left = not_subscribed(session, set(keyed.values()))
-    return topics, {mid for mid, key in keyed.items() if key in left}
+    return topics, {mid for mid, key in keyed.items() if key in left}, bodies
 
 
 class SqlStore:
@@ -127,7 +131,7 @@ class SqlStore:
             select(Template).where(Template.project_id.in_(project_ids)))) if project_ids else []
         senders = {p.id: sender_for(session, p, self.sending_domain) for p in projects.values()}
         sent_today = {p.id: self._sent_today(session, p, owner, now) for p in projects.values()}
-        topics, left_topic = _topics(session, messages)
+        topics, left_topic, bodies = _broadcasts(session, messages)
         session.expunge_all()
         return Batch(
             messages=messages, contacts=contacts,
@@ -135,6 +139,7 @@ class SqlStore:
             projects=dict(projects), designs={t.id: t.design for t in templates},
             defaults={t.project_id: t.design for t in templates if t.is_default},
             senders=senders, sent_today=sent_today, topics=topics, left_topic=left_topic,
+            bodies=bodies,
         )
 
     @staticmethod

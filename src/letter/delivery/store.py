@@ -90,6 +90,13 @@ class Batch:
     topics: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
     # messages of a topic broadcast whose contact left the topic since the snapshot
     left_topic: set[uuid.UUID] = field(default_factory=set)
+    # broadcast id -> its body, for the messages that hold none of their own
+    bodies: dict[uuid.UUID, Any] = field(default_factory=dict)
+
+    def body_of(self, message: MessageRow) -> Any:
+        if message.body_doc is None and message.broadcast_id is not None:
+            return self.bodies.get(message.broadcast_id)
+        return message.body_doc
 
 
 @dataclass(frozen=True)
