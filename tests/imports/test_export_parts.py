@@ -165,7 +165,8 @@ def test_reading_takes_no_write_lock_on_sqlite(committed_db, project_id):
         thread.join()
 
 
-def test_only_a_database_another_process_can_open_gets_a_child(committed_db):
+def test_only_a_database_another_process_can_open_gets_a_child(committed_db, db):
     assert exportparts._shared_url(Database.from_url("sqlite://")) is None
+    assert exportparts._shared_url(db) is None  # its sessions share one open transaction
     shared = exportparts._shared_url(committed_db)
     assert shared is not None and Database.from_url(shared).dialect == committed_db.dialect

@@ -28,6 +28,8 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection
+
 from letter.db.engine import Database
 from letter.imports.csvout import writer
 from letter.imports.exportpages import Keyset, boundaries, pages
@@ -201,10 +203,17 @@ class Parts:
 
 
 def _shared_url(db: Database) -> str | None:
-    """The database's URL if another process can open the same database."""
+    """The database's URL if another process can open the same database and
+    see what this one sees (not through one connection's open transaction)."""
     url = db.engine.url
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
         return None
+    session = db.new_session()
+    try:
+        if isinstance(session.get_bind(), Connection):
+            return None
+    finally:
+        session.close()
     return url.render_as_string(hide_password=False)
 
 
