@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -170,3 +174,49 @@ def test_only_a_database_another_process_can_open_gets_a_child(committed_db, db)
     assert exportparts._shared_url(db) is None  # its sessions share one open transaction
     shared = exportparts._shared_url(committed_db)
     assert shared is not None and Database.from_url(shared).dialect == committed_db.dialect
+
+
+HOLDER = """
+import sys, time, uuid
+from datetime import datetime
+from letter.db.engine import Database
+from letter.imports.exportparts import Parts
+db = Database.from_url(sys.argv[1])
+parts = Parts.start(db, uuid.UUID(sys.argv[2]), {}, datetime.fromisoformat(sys.argv[3]),
+                    __import__("pathlib").Path(sys.argv[4]), span=2, processes=2)
+print(parts._child.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] == "Z"  # exited, not yet reaped
+    except FileNotFoundError:
+        return True
+
+
+def test_a_killed_worker_takes_its_part_writer_with_it(committed_db, project_id, tmp_path):
+    url = exportparts._shared_url(committed_db)
+    assert url is not None
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, url, str(project_id), utcnow().isoformat(),
+         str(tmp_path / "x")], stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    try:
+        assert holder.stdout is not None
+        child = int(holder.stdout.readline())
+        assert not _gone(child)
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while not _gone(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _gone(child)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
