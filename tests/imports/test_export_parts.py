@@ -27,7 +27,7 @@ from letter.db.engine import Database
 from letter.ids import uuid7
 from letter.imports import exportparts
 from letter.imports.exporting import write_export
-from letter.imports.exportparts import Part, Parts, _spawn, _Task
+from letter.imports.exportparts import Part, Parts, _shared_url, _start_child, _Task
 from letter.imports.frames import read_frame, write_frame
 from letter.projects import service as projects
 
@@ -112,7 +112,9 @@ def test_a_child_writes_when_there_are_more_than_two_ranges(committed_db, projec
 
 def test_the_child_writes_a_range_and_reports_a_deleted_segment(committed_db, project_id,
                                                                 tmp_path):
-    child = _spawn(committed_db)
+    url = _shared_url(committed_db)
+    assert url is not None
+    child = _start_child(url)
     assert child.stdin is not None and child.stdout is not None
     try:
         now = utcnow()

@@ -190,14 +190,21 @@ def _conditions(session: Session, project_id: uuid.UUID, params: dict[str, Any],
     return conds
 
 
+def _keyset_columns(pg: bool) -> tuple[Any, Any]:
+    """The id and the stored created_at, as text."""
+    c = Contact
+    if pg:
+        return cast(c.id, Text), cast(c.created_at, Text)
+    return type_coerce(c.id, Text), type_coerce(c.created_at, Text)
+
+
 def _columns(pg: bool, lists: Named, topics: Named) -> tuple[list[Any], Any, Any]:
     """The page's columns as text: email, external_id, status, created_at,
     updated_at (in the API's form on PostgreSQL, as stored on SQLite),
     traits, account, and on PostgreSQL lists and topics; then the keyset:
     the id and the stored created_at."""
     c = Contact
-    ident: Any
-    created: Any
+    ident, created = _keyset_columns(pg)
     traits: Any
     if pg:
         def iso(column: Any) -> Any:
@@ -205,12 +212,11 @@ def _columns(pg: bool, lists: Named, topics: Named) -> tuple[list[Any], Any, Any
             return func.to_char(func.timezone(literal_column("'UTC'"), column),
                                 literal_column("""'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'"""),
                                 type_=Text)
-        ident, created, traits = cast(c.id, Text), cast(c.created_at, Text), cast(c.traits, Text)
+        traits = cast(c.traits, Text)
     else:
         def iso(column: Any) -> Any:
             # As stored; _page slices it (cheaper in Python than in SQLite's VM: measured).
             return type_coerce(column, Text)
-        ident, created = type_coerce(c.id, Text), type_coerce(c.created_at, Text)
         traits = type_coerce(c.traits, Text)
     status = case((c.unsubscribed_at.is_(None), literal_column("'subscribed'", Text)),
                   else_=literal_column("'unsubscribed'", Text))
@@ -246,7 +252,6 @@ def _page(rows: Sequence[Sequence[Any]], lists: dict[str, str] | None,
                 traits=_trait_cells(cols[7]), tail=[_escaped(cols[8]), *names])
 
 
-NONE = Named([])
 Keyset = tuple[str, str]  # (id, created_at) as the page query reads them
 
 
@@ -279,8 +284,8 @@ def boundaries(db: Database, project_id: uuid.UUID, params: dict[str, Any], now:
     """The keyset of every ``span``-th matching contact, in order: the ends
     of ranges of ``span`` contacts that part writers can take in parallel.
     Each step reads the keyset index (and the filter's columns) only."""
-    pg = db.engine.dialect.name == "postgresql"
-    _, ident, created = _columns(pg, NONE, NONE)
+    pg = db.dialect == "postgresql"
+    ident, created = _keyset_columns(pg)
     last: Keyset | None = None
     while True:
         with db.reading() as session:
@@ -305,7 +310,7 @@ def pages(db: Database, project_id: uuid.UUID, params: dict[str, Any], now: date
     page (one short transaction each); at least one page, maybe empty."""
     with db.reading() as session:
         lists_of, topics_of = named(session, project_id)
-    pg = db.engine.dialect.name == "postgresql"
+    pg = db.dialect == "postgresql"
     columns, ident, created = _columns(pg, lists_of, topics_of)
     last = after
     while True:

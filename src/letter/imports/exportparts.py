@@ -33,7 +33,7 @@ from sqlalchemy import Connection
 from letter.db.engine import Database
 from letter.imports.csvout import writer
 from letter.imports.exportpages import Keyset, boundaries, pages
-from letter.imports.frames import read_frame, write_frame
+from letter.imports.frames import read_frame, spawn, write_frame
 
 __all__ = ["PAGE", "SPAN", "Part", "Parts", "child_main", "write_part"]
 
@@ -124,14 +124,15 @@ class Parts:
     """The writers of one export: this process, and a child process when the
     export spans more than two ranges and the database is shared."""
 
-    def __init__(self, db: Database, task: _Task, ranges: _Ranges, child: bool) -> None:
+    def __init__(self, db: Database, task: _Task, ranges: _Ranges, shared_url: str | None
+                 ) -> None:
         self.db, self.task, self.ranges = db, task, ranges
         self.written: dict[int, Part] = {}
         self._failure: BaseException | None = None
         self._child: subprocess.Popen[bytes] | None = None
         self._feeder: threading.Thread | None = None
-        if child:
-            self._child = _spawn(db)
+        if shared_url is not None:
+            self._child = _start_child(shared_url)
             self._feeder = threading.Thread(target=self._feed, name="export-part-feeder",
                                             daemon=True)
 
@@ -144,8 +145,8 @@ class Parts:
         bounds = boundaries(db, project_id, params, now, span)
         first = [b for b in (next(bounds, None), next(bounds, None)) if b is not None]
         wanted = min(os.cpu_count() or 1, 2) if processes is None else processes
-        child = wanted > 1 and len(first) == 2 and _shared_url(db) is not None
-        return cls(db, task, _Ranges(bounds, first), child)
+        shared = _shared_url(db) if wanted > 1 and len(first) == 2 else None
+        return cls(db, task, _Ranges(bounds, first), shared)
 
     def __enter__(self) -> Parts:
         return self
@@ -220,12 +221,10 @@ def _shared_url(db: Database) -> str | None:
     return url.render_as_string(hide_password=False)
 
 
-def _spawn(db: Database) -> subprocess.Popen[bytes]:
-    child = subprocess.Popen(
-        [sys.executable, "-m", "letter.imports.export_child"], stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+def _start_child(url: str) -> subprocess.Popen[bytes]:
+    child = spawn("letter.imports.export_child")
     assert child.stdin is not None
-    write_frame(child.stdin, _shared_url(db))
+    write_frame(child.stdin, url)
     return child
 
 

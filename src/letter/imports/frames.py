@@ -10,10 +10,21 @@ children's output is ever unpickled.
 
 from __future__ import annotations
 
+import os
 import pickle
+import subprocess
+import sys
 from typing import IO, Any
 
-__all__ = ["read_frame", "write_frame"]
+__all__ = ["read_frame", "spawn", "write_frame"]
+
+
+def spawn(module: str) -> subprocess.Popen[bytes]:
+    """``python -m module`` with this process's import path, its stdin and
+    stdout as the pipes to write and read frames on."""
+    return subprocess.Popen(
+        [sys.executable, "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
 
 
 def write_frame(out: IO[bytes], item: Any) -> None:

@@ -13,9 +13,7 @@ process loses nothing but the chunk in flight.
 
 from __future__ import annotations
 
-import os
 import pickle
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -25,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from letter.imports.csvfile import RecordReader, raw_text
-from letter.imports.frames import read_frame, write_frame
+from letter.imports.frames import read_frame, spawn, write_frame
 from letter.imports.mapping import Plan
 from letter.imports.rows import ContactRow, WireRow, row_parser, to_wire
 
@@ -105,9 +103,7 @@ def child_main() -> None:
 
 def _in_child(path: Path, spec: FileSpec, offset: int, line: int, rows: int
               ) -> Iterator[Chunk]:
-    child = subprocess.Popen(
-        [sys.executable, "-m", "letter.imports.parse_child"], stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    child = spawn("letter.imports.parse_child")
     assert child.stdin is not None and child.stdout is not None
     try:
         pickle.dump((path, spec, offset, line, rows), child.stdin)
